@@ -1,0 +1,89 @@
+"""Normalise what a person typed on any channel before it reaches Rasa.
+
+Rasa treats any message that starts with "/" as an intent payload, so a typed "/restart" or
+"/ 5 years" would reach Rasa's built-in actions or garble the turn. Every gateway passes text
+through `prepare()` so that only Parley's own commands become payloads, deep links become a
+`start` intent with a job id, and hostile or broken input gets a clear answer instead.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from screening.commands import SLASH_ALIASES
+
+MAX_MESSAGE_CHARS = 20_000
+_JOB_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,80}$")
+
+COMMANDS_HELP = (
+    "Commands: /repeat, /back, /skip, /pause, /help, /human, /withdraw, /jobs, /start <job>."
+)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Either `text` to send to Rasa, or `reply` to show the person without calling Rasa."""
+
+    text: str | None = None
+    reply: str | None = None
+
+
+def clean(text: str) -> str:
+    """Drop control characters (keep newlines and tabs) and surrounding whitespace."""
+    return "".join(
+        ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs")
+    ).strip()
+
+
+def start_payload(job_id: str | None) -> str:
+    """The Rasa payload that starts (or resumes) an interview, optionally for one job."""
+    if not job_id:
+        return "/start"
+    return "/start" + json.dumps({"job_id": job_id}, separators=(",", ":"))
+
+
+def _start_argument(rest: str) -> str | None:
+    arg = rest.strip()
+    if not arg:
+        return None
+    if arg.startswith("{"):  # a button payload we produced: /start{"job_id": "..."}
+        try:
+            value = json.loads(arg).get("job_id")
+        except (ValueError, AttributeError):
+            return None
+        arg = value if isinstance(value, str) else ""
+    arg = re.sub(r"^(job[=_:\s]+)", "", arg, flags=re.IGNORECASE).strip()
+    return arg if _JOB_ID_RE.match(arg) else None
+
+
+def prepare(raw: str | None) -> Prepared:
+    """Turn raw user input into what Rasa should receive, or into an immediate reply."""
+    text = clean(raw or "")
+    if not text:
+        return Prepared(reply="I didn't receive any text. Please type your answer, or /help.")
+    if len(text) > MAX_MESSAGE_CHARS:
+        return Prepared(
+            reply=f"That message is too long ({len(text):,} characters). Please keep it under "
+            f"{MAX_MESSAGE_CHARS:,} characters; nothing you answered before is lost."
+        )
+    if not text.startswith("/"):
+        return Prepared(text=text)
+    match = re.match(r"^/([A-Za-z_]+)(?:@\w+)?(.*)$", text, re.DOTALL)
+    if not match:
+        # "/ 5 years", "//": not a command; drop the slashes so Rasa sees plain text.
+        stripped = text.lstrip("/").strip()
+        return Prepared(text=stripped) if stripped else Prepared(reply=COMMANDS_HELP)
+    name, rest = match.group(1).lower(), match.group(2)
+    target = SLASH_ALIASES.get(name)
+    if target is None:
+        return Prepared(reply=f"I don't know the command /{name}. {COMMANDS_HELP}")
+    if target == "start":
+        argument = rest.strip()
+        job_id = _start_argument(argument)
+        if argument and job_id is None:
+            return Prepared(reply="That job link looks broken. Send /jobs to see the open jobs.")
+        return Prepared(text=start_payload(job_id))
+    return Prepared(text="/" + str(target))

@@ -1,0 +1,354 @@
+"""The web chat gateway: serves the chat page and forwards messages to Rasa.
+
+Design notes:
+
+* Privacy: message text is never logged. The access log records method, path (never the
+  query string), status and timing only.
+* Ordering: messages of one session are forwarded to Rasa one at a time, in arrival order,
+  so two quick messages (a double click, Enter pressed twice) never race inside Rasa.
+* The page is fully self-contained (no CDN, fonts, cookies or analytics) and runs under a
+  strict Content-Security-Policy with no inline script or style.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import json
+import logging
+import re
+import signal
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from bot.inbound import prepare
+from bot.rasa_client import BotMessage, RasaClient, RasaUnavailable
+
+logger = logging.getLogger("parley.web")
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+MAX_BODY_BYTES = 64 * 1024
+MAX_QUEUED_PER_SESSION = 8
+SENDER_PREFIX = "web:"
+
+SESSION_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+_STATIC_NAME_RE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,100}$")
+_CONTENT_TYPES = {
+    ".html": "text/html",
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+    ".txt": "text/plain",
+}
+
+_API_ERRORS = {
+    404: "No such API endpoint.",
+    405: "This endpoint does not accept that HTTP method.",
+}
+
+UNAVAILABLE_MESSAGE = (
+    "The interviewer is temporarily unavailable. Your answers so far are saved; "
+    "please try again in a minute."
+)
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+}
+
+
+class SessionLocks:
+    """One asyncio.Lock per session id, present only while the session has requests in flight.
+
+    The dict therefore stays as small as the number of sessions currently talking, and an
+    idle session costs nothing. Waiters on an asyncio.Lock are woken in FIFO order, so a
+    session's messages reach Rasa in the order they arrived.
+    """
+
+    def __init__(self, max_queued: int = MAX_QUEUED_PER_SESSION) -> None:
+        self._entries: dict[str, _LockEntry] = {}
+        self._max_queued = max_queued
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def busy(self, session: str) -> bool:
+        """True when this session already has `max_queued` requests waiting or running."""
+        entry = self._entries.get(session)
+        return entry is not None and entry.users >= self._max_queued
+
+    @contextlib.asynccontextmanager
+    async def hold(self, session: str) -> AsyncIterator[None]:
+        entry = self._entries.get(session)
+        if entry is None:
+            entry = self._entries[session] = _LockEntry(asyncio.Lock())
+        entry.users += 1
+        try:
+            async with entry.lock:
+                yield
+        finally:
+            entry.users -= 1
+            if entry.users == 0 and self._entries.get(session) is entry:
+                del self._entries[session]
+
+
+@dataclass
+class _LockEntry:
+    lock: asyncio.Lock
+    users: int = 0
+
+
+RASA_KEY = web.AppKey("rasa", RasaClient)
+LOCKS_KEY = web.AppKey("session_locks", SessionLocks)
+INDEX_KEY = web.AppKey("index_html", bytes)
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+def _security_headers(response: web.StreamResponse) -> None:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+
+
+async def _on_response_prepare(_request: web.Request, response: web.StreamResponse) -> None:
+    # Runs for every response, including 404s and errors raised anywhere in aiohttp.
+    _security_headers(response)
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def _access_log_and_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Log method, path, status and time (never bodies or query strings); JSON errors on /api."""
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        if request.path.startswith("/api/") and exc.status >= 400:
+            response = _error(exc.status, _API_ERRORS.get(exc.status, exc.reason))
+            if "Allow" in exc.headers:
+                response.headers["Allow"] = exc.headers["Allow"]
+            return response
+        raise
+    except asyncio.CancelledError:
+        status = 499  # the client went away
+        raise
+    except Exception as exc:
+        # Only the type: an exception message could quote what the person typed.
+        logger.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.path)
+        status = 500
+        if request.path.startswith("/api/"):
+            return _error(500, "Something went wrong on our side. Please try again.")
+        raise web.HTTPInternalServerError() from None
+    finally:
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        logger.info("%s %s %d %.1fms", request.method, request.path, status, elapsed_ms)
+
+
+def _render_index(title: str) -> bytes:
+    template = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+    return template.replace("{{title}}", html.escape(title, quote=True)).encode("utf-8")
+
+
+async def _index(request: web.Request) -> web.Response:
+    return web.Response(
+        body=request.app[INDEX_KEY],
+        content_type="text/html",
+        charset="utf-8",
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
+async def _static(request: web.Request) -> web.StreamResponse:
+    name = request.match_info["name"]
+    if not _STATIC_NAME_RE.match(name) or ".." in name:
+        raise web.HTTPNotFound()
+    path = (STATIC_DIR / name).resolve()
+    if path.parent != STATIC_DIR or not path.is_file() or path.suffix not in _CONTENT_TYPES:
+        raise web.HTTPNotFound()
+    if path.name == "index.html":  # the page itself is only served (rendered) at "/"
+        raise web.HTTPNotFound()
+    content_type = _CONTENT_TYPES[path.suffix]
+    body = path.read_bytes()
+    charset = "utf-8" if content_type.startswith("text/") or path.suffix == ".svg" else None
+    return web.Response(
+        body=body,
+        content_type=content_type,
+        charset=charset,
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
+async def _healthz(_request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def _read_json(request: web.Request) -> Any:
+    content_type = request.headers.get("Content-Type", "")
+    mime = content_type.split(";", 1)[0].strip().lower()
+    if mime and mime != "application/json" and not mime.endswith("+json"):
+        raise _Reject(415, "Send the message as JSON (Content-Type: application/json).")
+    too_large = _Reject(
+        413,
+        f"The request is too large (limit {MAX_BODY_BYTES // 1024} KiB). "
+        "Please send a shorter message.",
+    )
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise too_large
+    try:
+        raw = await request.read()  # also enforces client_max_size for chunked bodies
+    except web.HTTPRequestEntityTooLarge:
+        raise too_large from None
+    if len(raw) > MAX_BODY_BYTES:
+        raise too_large
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise _Reject(400, "The request body is not valid JSON.") from None
+
+
+class _Reject(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _validate(body: Any) -> tuple[str, str]:
+    if not isinstance(body, dict):
+        raise _Reject(400, 'Expected a JSON object like {"session": "...", "text": "..."}.')
+    session = body.get("session")
+    text = body.get("text")
+    if session is None:
+        raise _Reject(400, 'Missing "session" (the conversation id).')
+    if not isinstance(session, str):
+        raise _Reject(400, '"session" must be a string.')
+    if not SESSION_RE.match(session):
+        raise _Reject(400, '"session" must be 8 to 64 characters of letters, digits, "_" or "-".')
+    if text is None:
+        raise _Reject(400, 'Missing "text" (the message).')
+    if not isinstance(text, str):
+        raise _Reject(400, '"text" must be a string.')
+    return session, text
+
+
+async def _messages(request: web.Request) -> web.Response:
+    try:
+        session, text = _validate(await _read_json(request))
+    except _Reject as rejected:
+        return _error(rejected.status, rejected.message)
+
+    prepared = prepare(text)
+    if prepared.reply is not None:
+        return _reply([BotMessage(text=prepared.reply)])
+    assert prepared.text is not None
+
+    locks = request.app[LOCKS_KEY]
+    if locks.busy(session):
+        return _error(
+            429,
+            "You're sending messages faster than the interviewer can answer. "
+            "Please wait for the reply.",
+        )
+    try:
+        async with locks.hold(session):
+            messages = await request.app[RASA_KEY].send(SENDER_PREFIX + session, prepared.text)
+    except RasaUnavailable as exc:
+        logger.warning("rasa unavailable: %s", exc)  # exc says why (HTTP code, timeout), no text
+        return _error(503, UNAVAILABLE_MESSAGE)
+    return _reply(messages)
+
+
+def _reply(messages: list[BotMessage]) -> web.Response:
+    return web.json_response(
+        {"messages": [m.to_json() for m in messages]},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def create_app(rasa: RasaClient, *, title: str = "Parley") -> web.Application:
+    """Build the web gateway. The caller owns `rasa` and closes it after the app stops."""
+    app = web.Application(
+        middlewares=[_access_log_and_errors],
+        client_max_size=MAX_BODY_BYTES,
+    )
+    app[RASA_KEY] = rasa
+    app[LOCKS_KEY] = SessionLocks()
+    app[INDEX_KEY] = _render_index(title)
+    app.on_response_prepare.append(_on_response_prepare)
+    app.router.add_get("/", _index)
+    app.router.add_get("/static/{name}", _static)
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_post("/api/messages", _messages)
+    return app
+
+
+async def serve(app: web.Application, host: str, port: int) -> web.AppRunner:
+    """Start `app` on host:port inside the running event loop; `await runner.cleanup()` stops it.
+
+    With port 0 the OS picks a free port; read it from `runner.addresses`.
+    """
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    logger.info("web gateway listening on http://%s:%d", host, port)
+    return runner
+
+
+async def _run(rasa_url: str, host: str, port: int, title: str) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # e.g. not main thread
+            loop.add_signal_handler(sig, stop.set)
+    async with RasaClient(rasa_url) as rasa:
+        runner = await serve(create_app(rasa, title=title), host, port)
+        try:
+            await stop.wait()
+            logger.info("web gateway stopping")
+        finally:
+            await runner.cleanup()
+
+
+def run_web_gateway(rasa_url: str, host: str, port: int, *, title: str = "Parley") -> None:
+    """Run the gateway until SIGINT or SIGTERM, then stop cleanly (used by the CLI)."""
+    asyncio.run(_run(rasa_url, host, port, title))

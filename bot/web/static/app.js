@@ -1,0 +1,378 @@
+// Parley web chat. Plain JavaScript, no dependencies, no inline code (the page runs under a
+// strict Content-Security-Policy). Server text is only ever inserted with textContent.
+"use strict";
+
+(() => {
+  const MAX_CHARS = 4000;
+  const COUNTER_FROM = 3600; // show the character counter from here on
+  const REQUEST_TIMEOUT_MS = 65000;
+  const SESSION_KEY = "parley.session"; // localStorage: survives reloads and restarts
+  const STATE_KEY = "parley.state"; // sessionStorage: this tab's transcript and started jobs
+  const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
+
+  const $ = (id) => document.getElementById(id);
+  const transcript = $("transcript");
+  const form = $("composer");
+  const input = $("input");
+  const sendButton = $("send");
+  const counter = $("counter");
+  const errorLine = $("error");
+  const errorText = $("error-text");
+  const retryButton = $("retry");
+  const newConversation = $("new-conversation");
+
+  // ---- storage (tolerates browsers where storage is disabled) ----------------------------
+
+  const memory = new Map();
+  function storage(kind) {
+    try {
+      const s = window[kind];
+      const probe = "parley.probe";
+      s.setItem(probe, "1");
+      s.removeItem(probe);
+      return s;
+    } catch (_err) {
+      return {
+        getItem: (k) => (memory.has(kind + k) ? memory.get(kind + k) : null),
+        setItem: (k, v) => memory.set(kind + k, String(v)),
+        removeItem: (k) => memory.delete(kind + k),
+      };
+    }
+  }
+  const local = storage("localStorage");
+  const tab = storage("sessionStorage");
+
+  function newSessionId() {
+    const bytes = new Uint8Array(24); // 24 chars x 6 bits = 144 random bits
+    crypto.getRandomValues(bytes);
+    let id = "";
+    for (const b of bytes) id += ALPHABET[b & 63];
+    return id;
+  }
+
+  let session = local.getItem(SESSION_KEY);
+  if (!session || !/^[A-Za-z0-9_-]{22,64}$/.test(session)) {
+    session = newSessionId();
+    local.setItem(SESSION_KEY, session);
+  }
+
+  function loadState() {
+    try {
+      const state = JSON.parse(tab.getItem(STATE_KEY) || "null");
+      if (state && state.session === session && Array.isArray(state.items)) return state;
+    } catch (_err) {
+      /* start afresh */
+    }
+    return { session, started: [], items: [] };
+  }
+  const state = loadState();
+  function saveState() {
+    try {
+      tab.setItem(STATE_KEY, JSON.stringify(state));
+    } catch (_err) {
+      /* storage full: the conversation itself lives on the server */
+    }
+  }
+
+  // ---- rendering -------------------------------------------------------------------------
+
+  const groups = new WeakMap(); // transcript item -> its .buttons element
+  const rows = new WeakMap(); // transcript item -> its row element
+
+  function scrollToEnd() {
+    transcript.scrollTop = transcript.scrollHeight;
+  }
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text; // text only, never parsed as HTML
+    return node;
+  }
+
+  function renderUser(item) {
+    const row = el("div", "row user");
+    row.appendChild(el("span", "visually-hidden", "You said: "));
+    const bubble = el("div", "msg user", item.text);
+    row.appendChild(bubble);
+    transcript.appendChild(row);
+    rows.set(item, row);
+    scrollToEnd();
+  }
+
+  function renderBot(item) {
+    const row = el("div", "row bot");
+    row.appendChild(el("span", "visually-hidden", "Interviewer said: "));
+    if (item.text) row.appendChild(el("div", "msg bot", item.text));
+    if (item.buttons.length) {
+      const group = el("div", "buttons");
+      group.setAttribute("role", "group");
+      group.setAttribute("aria-label", "Quick replies");
+      item.buttons.forEach((button, index) => {
+        const b = el("button", "choice", button.title || button.payload);
+        b.type = "button";
+        b.addEventListener("click", () => choose(item, index));
+        group.appendChild(b);
+      });
+      groups.set(item, group);
+      row.appendChild(group);
+      setGroupState(item);
+    }
+    transcript.appendChild(row);
+    scrollToEnd();
+  }
+
+  function setGroupState(item) {
+    const group = groups.get(item);
+    if (!group) return;
+    group.classList.toggle("used", Boolean(item.used));
+    group.querySelectorAll("button").forEach((b, index) => {
+      b.disabled = Boolean(item.used);
+      const chosen = item.chosen === index;
+      b.classList.toggle("chosen", chosen);
+      if (chosen) b.setAttribute("aria-pressed", "true");
+      else b.removeAttribute("aria-pressed");
+    });
+  }
+
+  function addItem(item) {
+    state.items.push(item);
+    if (item.who === "user") renderUser(item);
+    else renderBot(item);
+    saveState();
+    return item;
+  }
+
+  function removeItem(item) {
+    const i = state.items.indexOf(item);
+    if (i >= 0) state.items.splice(i, 1);
+    const row = rows.get(item);
+    if (row) row.remove();
+    saveState();
+  }
+
+  let typingRow = null;
+  function showTyping() {
+    if (typingRow) return;
+    typingRow = el("div", "row bot typing-row");
+    const bubble = el("div", "typing");
+    bubble.appendChild(el("span", "visually-hidden", "The interviewer is typing…"));
+    for (let i = 0; i < 3; i += 1) {
+      const dot = el("span", "dot");
+      dot.setAttribute("aria-hidden", "true");
+      bubble.appendChild(dot);
+    }
+    typingRow.appendChild(bubble);
+    transcript.appendChild(typingRow);
+    scrollToEnd();
+  }
+  function hideTyping() {
+    if (typingRow) typingRow.remove();
+    typingRow = null;
+  }
+
+  // ---- errors ----------------------------------------------------------------------------
+
+  let retry = null;
+  function showError(message, retryAction) {
+    errorText.textContent = message;
+    retry = retryAction || null;
+    retryButton.hidden = !retry;
+    errorLine.hidden = false;
+  }
+  function hideError() {
+    errorLine.hidden = true;
+    errorText.textContent = "";
+    retry = null;
+    retryButton.hidden = true;
+  }
+  retryButton.addEventListener("click", () => {
+    const action = retry;
+    hideError();
+    if (action) action();
+  });
+
+  // ---- sending ---------------------------------------------------------------------------
+
+  let busy = false;
+  function setBusy(value) {
+    busy = value;
+    transcript.setAttribute("aria-busy", value ? "true" : "false");
+    updateComposer();
+  }
+
+  async function post(text) {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
+    let response;
+    try {
+      response = await fetch("/api/messages", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify({ session, text }),
+        cache: "no-store",
+        credentials: "omit",
+        signal: controller.signal,
+      });
+    } catch (err) {
+      throw new Error(
+        err && err.name === "AbortError"
+          ? "The server took too long to answer. Please try again."
+          : "Could not reach the server. Check your connection and try again.",
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+    let data = null;
+    try {
+      data = await response.json();
+    } catch (_err) {
+      data = null;
+    }
+    if (!response.ok) {
+      const message =
+        data && typeof data.error === "string" && data.error
+          ? data.error
+          : `The server answered with an error (${response.status}). Please try again.`;
+      throw new Error(message);
+    }
+    return data && Array.isArray(data.messages) ? data.messages : [];
+  }
+
+  // Sends `text`; shows `shown` as the user's bubble (null: show nothing, e.g. /start).
+  // `onFailure` undoes local changes so that "Try again" can redo the whole action.
+  async function deliver(text, shown, onSuccess, onFailure) {
+    if (busy) return false;
+    hideError();
+    const userItem = shown === null ? null : addItem({ who: "user", text: shown });
+    setBusy(true);
+    showTyping();
+    try {
+      const messages = await post(text);
+      hideTyping();
+      for (const m of messages) {
+        if (!m || typeof m !== "object") continue;
+        const buttons = Array.isArray(m.buttons)
+          ? m.buttons
+              .filter((b) => b && typeof b === "object")
+              .map((b) => ({ title: String(b.title ?? ""), payload: String(b.payload ?? "") }))
+          : [];
+        const botText = typeof m.text === "string" ? m.text : "";
+        if (botText || buttons.length) addItem({ who: "bot", text: botText, buttons });
+      }
+      if (onSuccess) onSuccess();
+      return true;
+    } catch (err) {
+      hideTyping();
+      if (userItem) removeItem(userItem);
+      if (onFailure) onFailure();
+      showError(err.message, () => deliver(text, shown, onSuccess, onFailure));
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  function openGroups() {
+    return state.items.filter((item) => item.who === "bot" && item.buttons.length && !item.used);
+  }
+
+  function choose(item, index) {
+    if (busy || item.used) return;
+    const button = item.buttons[index];
+    // Pressing a button answers the question: close this and any older open choices.
+    const closed = openGroups();
+    for (const g of closed) {
+      g.used = true;
+      setGroupState(g);
+    }
+    item.chosen = index;
+    setGroupState(item);
+    saveState();
+    deliver(button.payload, button.title || button.payload, null, () => {
+      for (const g of closed) {
+        g.used = false;
+        if (g === item) delete g.chosen;
+        setGroupState(g);
+      }
+      saveState();
+    });
+  }
+
+  function submitTyped() {
+    const text = input.value;
+    if (busy || !text.trim()) return;
+    const closed = openGroups(); // typing an answer instead of pressing a button
+    for (const g of closed) {
+      g.used = true;
+      setGroupState(g);
+    }
+    input.value = "";
+    updateComposer();
+    deliver(text, text, null, () => {
+      for (const g of closed) {
+        g.used = false;
+        setGroupState(g);
+      }
+      saveState();
+    }).then(() => {
+      if (document.activeElement === document.body) input.focus();
+    });
+    input.focus();
+  }
+
+  // ---- composer --------------------------------------------------------------------------
+
+  function updateComposer() {
+    const length = input.value.length;
+    sendButton.disabled = busy || !input.value.trim();
+    if (length >= COUNTER_FROM) {
+      counter.hidden = false;
+      counter.textContent = `${length.toLocaleString("en")} / ${MAX_CHARS.toLocaleString("en")}`;
+      counter.classList.toggle("at-limit", length >= MAX_CHARS);
+    } else {
+      counter.hidden = true;
+      counter.textContent = "";
+    }
+    // Grow with the text, up to the CSS max-height.
+    input.style.height = "auto";
+    input.style.height = `${input.scrollHeight}px`;
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    submitTyped();
+  });
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      submitTyped();
+    }
+  });
+  input.addEventListener("input", updateComposer);
+
+  newConversation.addEventListener("click", (event) => {
+    event.preventDefault();
+    local.removeItem(SESSION_KEY);
+    tab.removeItem(STATE_KEY);
+    window.location.assign(window.location.pathname + window.location.search);
+  });
+
+  // ---- start -----------------------------------------------------------------------------
+
+  for (const item of state.items) {
+    if (item.who === "user") renderUser(item);
+    else renderBot(item);
+  }
+  updateComposer();
+
+  const job = new URLSearchParams(window.location.search).get("job");
+  const startKey = job ? `job:${job}` : "none";
+  if (!state.started.includes(startKey)) {
+    deliver(job ? `/start job=${job}` : "/start", null, () => {
+      state.started.push(startKey);
+      saveState();
+    });
+  }
+  input.focus();
+})();

@@ -1,0 +1,1 @@
+"""Parley's command-line interface, settings and process supervisor."""

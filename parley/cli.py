@@ -1,0 +1,205 @@
+"""The `parley` command line: run everything, chat, train, manage jobs, inspect interviews."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from parley.settings import Settings, load_settings
+
+app = typer.Typer(help="Parley — an open-source conversational screening interviewer.",
+                  no_args_is_help=True, add_completion=False)  # fmt: skip
+jobs_app = typer.Typer(help="Import and list job definitions.", no_args_is_help=True)
+interviews_app = typer.Typer(help="Inspect interviews as stored.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks (JSON output).", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(interviews_app, name="interviews")
+app.add_typer(bench_app, name="bench")
+
+
+def _db(settings: Settings):  # type: ignore[no-untyped-def]
+    from storage.db import Database
+    from storage.migrate import upgrade
+
+    upgrade(settings.database_url)
+    return Database(settings.database_url)
+
+
+def _import_jobs(settings: Settings, path: Path) -> None:
+    from screening.catalog import import_jobs
+    from screening.job_schema import JobFileError
+
+    try:
+        results = import_jobs(_db(settings), path)
+    except JobFileError as exc:
+        typer.secho(f"Invalid job file — nothing was imported.\n{exc}", fg="red", err=True)
+        for extra in getattr(exc, "errors", [])[1:]:
+            typer.secho(f"  also: {extra}", fg="red", err=True)
+        raise typer.Exit(2) from None
+    for r in results:
+        typer.echo(f"  {r.slug:28} v{r.version:<3} {r.status:12} {r.path}")
+
+
+@app.command()
+def run(
+    profile: Annotated[str, typer.Option(help="embedded (SQLite) or prod (PostgreSQL+Redis)")] = "",
+    train_model: Annotated[bool, typer.Option("--train/--no-train")] = True,
+) -> None:
+    """Start the action server, the Rasa server and the web chat; Ctrl-C stops everything."""
+    import os
+
+    from parley.stack import build_supervisor
+    from parley.supervisor import StartupError
+    from parley.training import train
+
+    if profile:
+        os.environ["PARLEY_PROFILE"] = profile
+    settings = load_settings()
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    typer.echo(f"Parley — profile '{settings.profile}', database {_redact(settings.database_url)}")
+    typer.echo("Importing jobs from " + str(settings.jobs_dir))
+    _import_jobs(settings, settings.jobs_dir)
+    if train_model:
+        train(settings)
+    sup = build_supervisor(settings)
+    stopping = False
+
+    def _stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    typer.echo("Starting (Rasa takes 30–60 s to load)…")
+    try:
+        sup.start(echo=typer.echo)
+    except StartupError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        sup.stop()
+        raise typer.Exit(1) from None
+    typer.echo("")
+    typer.echo(f"  Action server  http://{settings.actions_host}:{settings.actions_port}")
+    typer.echo(f"  Rasa (REST)    {settings.rasa_url}/webhooks/rest/webhook")
+    typer.secho(f"  Web chat       {settings.web_url}", fg="green", bold=True)
+    typer.echo("Parley is ready. Open the web chat in a browser, or run `parley chat`. "
+               "Ctrl-C stops everything.")  # fmt: skip
+    while not stopping:
+        dead = sup.exited()
+        if dead:
+            for proc in dead:
+                typer.secho(f"{proc.name} stopped unexpectedly:\n{sup.tail(proc)}", fg="red")
+            sup.stop()
+            raise typer.Exit(1)
+        time.sleep(0.5)
+    typer.echo("Stopping…")
+    sup.stop()
+    typer.echo("Stopped.")
+
+
+def _redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+@app.command("serve-web", hidden=True)
+def serve_web() -> None:
+    """Run only the web chat gateway (started by `parley run`)."""
+    from bot.web.app import run_web_gateway
+
+    settings = load_settings()
+    run_web_gateway(settings.rasa_url, settings.web_host, settings.web_port)
+
+
+@app.command()
+def chat(
+    job: Annotated[str | None, typer.Option(help="start this job right away")] = None,
+    sender: Annotated[str | None, typer.Option(help="continue as this sender id")] = None,
+) -> None:
+    """Take an interview in the terminal (needs `parley run` in another terminal)."""
+    from bot.terminal import chat as run_chat
+
+    settings = load_settings()
+    try:
+        asyncio.run(run_chat(settings.rasa_url, sender=sender, job=job))
+    except KeyboardInterrupt:
+        typer.echo("")
+
+
+@app.command("train")
+def train_cmd(
+    force: Annotated[bool, typer.Option(help="train even if nothing changed")] = False,
+) -> None:
+    """Train the Rasa model if data, config or domain changed."""
+    from parley.training import train
+
+    try:
+        train(load_settings(), force=force, echo=typer.echo)
+    except RuntimeError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(1) from None
+
+
+@jobs_app.command("load")
+def jobs_load(path: Path) -> None:
+    """Validate and import a job file or a directory of them (idempotent, versioned)."""
+    if not path.exists():
+        typer.secho(f"{path}: no such file or directory", fg="red", err=True)
+        raise typer.Exit(2)
+    _import_jobs(load_settings(), path)
+
+
+@jobs_app.command("list")
+def jobs_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List the current version of every job."""
+    from screening.catalog import list_jobs
+
+    rows = list_jobs(_db(load_settings()))
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        typer.echo("No jobs. Import some with `parley jobs load jobs/`.")
+    for r in rows:
+        typer.echo(f"{r['id']:28} v{r['version']:<3} {r['title']} — {r['organization']}, "
+                   f"{r['location']} ({r['questions']} questions)")  # fmt: skip
+
+
+@interviews_app.command("show")
+def interviews_show(
+    ref: Annotated[str, typer.Argument(help="candidate id, sender id (web:…) or application id")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Show a candidate's or an application's interview answers as stored."""
+    from screening.reports import NotFound, interview_report
+
+    try:
+        report = interview_report(_db(load_settings()), ref)
+    except NotFound as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(1) from None
+    if as_json:
+        typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        return
+    for app_ in report:
+        typer.secho(
+            f"{app_['job']['title']} (v{app_['job']['version']}) — {app_['status']} — "
+            f"application {app_['application_id']}",
+            bold=True,
+        )
+        for a in app_["answers"]:
+            shown = a["display"] or a["raw_text"] or "(skipped)"
+            flag = "  [knockout]" if a["knockout"] else ""
+            typer.echo(f"  {a['question_id']:24} {shown}{flag}")
+
+
+def main() -> None:  # pragma: no cover - console entry
+    sys.exit(app())

@@ -1,0 +1,80 @@
+"""Settings from the environment (and an optional `.env` file), with embedded defaults.
+
+Every default works on a laptop with nothing installed but the two virtual environments:
+SQLite under `var/`, Rasa on 127.0.0.1:5005, the action server on 5055, the web chat on 8080.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _load_dotenv(path: Path) -> None:
+    """Minimal `.env` reader: KEY=VALUE lines; the real environment wins."""
+    if not path.is_file():
+        return
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, value = line.split("=", 1)
+        os.environ.setdefault(key.strip(), value.strip().strip('"').strip("'"))
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default) or default
+
+
+@dataclass(frozen=True)
+class Settings:
+    root: Path = field(default_factory=lambda: Path(_env("PARLEY_ROOT", str(Path.cwd()))))
+    var_dir: Path = field(default_factory=lambda: Path(_env("PARLEY_VAR_DIR", "var")))
+    database_url: str = field(
+        default_factory=lambda: _env(
+            "DATABASE_URL", f"sqlite:///{Path(_env('PARLEY_VAR_DIR', 'var')) / 'parley.db'}"
+        )
+    )
+    profile: str = field(default_factory=lambda: _env("PARLEY_PROFILE", "embedded"))
+    rasa_host: str = field(default_factory=lambda: _env("PARLEY_RASA_HOST", "127.0.0.1"))
+    rasa_port: int = field(default_factory=lambda: int(_env("PARLEY_RASA_PORT", "5005")))
+    actions_host: str = field(default_factory=lambda: _env("PARLEY_ACTIONS_HOST", "127.0.0.1"))
+    actions_port: int = field(default_factory=lambda: int(_env("PARLEY_ACTIONS_PORT", "5055")))
+    web_host: str = field(default_factory=lambda: _env("PARLEY_WEB_HOST", "127.0.0.1"))
+    web_port: int = field(default_factory=lambda: int(_env("PARLEY_WEB_PORT", "8080")))
+    tracker_url: str = field(
+        default_factory=lambda: _env(
+            "PARLEY_TRACKER_URL",
+            f"sqlite:///{Path(_env('PARLEY_VAR_DIR', 'var')) / 'rasa-tracker.db'}",
+        )
+    )
+    redis_host: str = field(default_factory=lambda: _env("PARLEY_REDIS_HOST", "127.0.0.1"))
+    redis_port: int = field(default_factory=lambda: int(_env("PARLEY_REDIS_PORT", "6379")))
+    redis_db: int = field(default_factory=lambda: int(_env("PARLEY_REDIS_DB", "0")))
+    lock_prefix: str = field(default_factory=lambda: _env("PARLEY_LOCK_PREFIX", "parley"))
+    jobs_dir: Path = field(default_factory=lambda: Path(_env("PARLEY_JOBS_DIR", "jobs")))
+    models_dir: Path = field(default_factory=lambda: Path(_env("PARLEY_MODELS_DIR", "models")))
+    rasa_venv: Path = field(default_factory=lambda: Path(_env("PARLEY_RASA_VENV", ".venv-rasa")))
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://{self.rasa_host}:{self.rasa_port}"
+
+    @property
+    def action_endpoint(self) -> str:
+        return f"http://{self.actions_host}:{self.actions_port}/webhook"
+
+    @property
+    def web_url(self) -> str:
+        return f"http://{self.web_host}:{self.web_port}/"
+
+    @property
+    def endpoints_file(self) -> Path:
+        name = "endpoints.prod.yml" if self.profile == "prod" else "endpoints.yml"
+        return self.root / name
+
+
+def load_settings() -> Settings:
+    _load_dotenv(Path.cwd() / ".env")
+    return Settings()

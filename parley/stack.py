@@ -1,0 +1,42 @@
+"""Start a complete Parley stack (action server, Rasa, web chat) on chosen or free ports.
+
+Used by `parley run`, by the end-to-end tests and by the benchmarks, so all three exercise
+exactly the same processes and configuration.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+from pathlib import Path
+
+from parley.settings import Settings
+from parley.supervisor import Supervisor, actions_process, rasa_process, web_process
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def isolated_settings(base: Settings, var_dir: Path, **overrides: object) -> Settings:
+    """Settings for a private stack: its own var dir, SQLite files and free ports."""
+    var_dir.mkdir(parents=True, exist_ok=True)
+    values: dict[str, object] = {
+        "var_dir": var_dir,
+        "database_url": f"sqlite:///{var_dir / 'parley.db'}",
+        "tracker_url": f"sqlite:///{var_dir / 'rasa-tracker.db'}",
+        "rasa_port": free_port(),
+        "actions_port": free_port(),
+        "web_port": free_port(),
+    }
+    values.update(overrides)
+    return dataclasses.replace(base, **values)  # type: ignore[arg-type]
+
+
+def build_supervisor(settings: Settings, *, web: bool = True) -> Supervisor:
+    processes = [actions_process(settings), rasa_process(settings)]
+    if web:
+        processes.append(web_process(settings))
+    return Supervisor(settings, processes, settings.var_dir / "log")

@@ -1,0 +1,177 @@
+"""Start, watch and stop Parley's processes: action server, Rasa server, gateways.
+
+Each runs as its own process (Rasa even in its own Python), so the supervisor only needs
+to know how to start each, how to tell it is ready (an HTTP health URL), and how to stop it.
+`parley run` and the end-to-end tests use this same code, so the tests start what users run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from parley.settings import Settings
+from parley.training import model_path, rasa_bin, rasa_env
+
+
+@dataclass
+class Process:
+    name: str
+    argv: list[str]
+    health_url: str
+    env: dict[str, str] = field(default_factory=dict)
+    popen: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+
+class StartupError(RuntimeError):
+    pass
+
+
+def rasa_process(settings: Settings) -> Process:
+    env = rasa_env(
+        {
+            "PARLEY_ACTION_ENDPOINT": settings.action_endpoint,
+            "PARLEY_TRACKER_URL": settings.tracker_url,
+            "PARLEY_REDIS_HOST": settings.redis_host,
+            "PARLEY_REDIS_PORT": str(settings.redis_port),
+            "PARLEY_REDIS_DB": str(settings.redis_db),
+            "PARLEY_LOCK_PREFIX": settings.lock_prefix,
+        }
+    )
+    argv = [
+        str(rasa_bin(settings)), "run",
+        "--model", str(model_path(settings)),
+        "--endpoints", str(settings.endpoints_file),
+        "--credentials", str(settings.root / "credentials.yml"),
+        "--interface", settings.rasa_host, "--port", str(settings.rasa_port),
+    ]  # fmt: skip
+    return Process("rasa", argv, settings.rasa_url + "/", env)
+
+
+def actions_process(settings: Settings) -> Process:
+    env = dict(os.environ)
+    env.update({"SANIC_HOST": settings.actions_host, "PYTHONUNBUFFERED": "1"})
+    argv = [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port",
+            str(settings.actions_port)]  # fmt: skip
+    base = f"http://{settings.actions_host}:{settings.actions_port}"
+    return Process("actions", argv, base + "/health", env)
+
+
+def web_process(settings: Settings) -> Process:
+    env = dict(os.environ)
+    env["PYTHONUNBUFFERED"] = "1"
+    argv = [sys.executable, "-m", "parley", "serve-web"]
+    return Process("web", argv, settings.web_url + "healthz", env)
+
+
+class Supervisor:
+    def __init__(self, settings: Settings, processes: list[Process], log_dir: Path) -> None:
+        self.settings = settings
+        self.processes = processes
+        self.log_dir = log_dir
+
+    def start(self, timeout_s: float = 240.0, echo=print) -> None:  # type: ignore[no-untyped-def]
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for proc in self.processes:
+            proc.log_path = self.log_dir / f"{proc.name}.log"
+            log = open(proc.log_path, "ab")  # noqa: SIM115 - handed to the child
+            proc.popen = subprocess.Popen(
+                proc.argv,
+                cwd=self.settings.root,
+                env={**proc.env, **_settings_env(self.settings)},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            log.close()
+            echo(f"  starting {proc.name:8} (pid {proc.popen.pid}, log {proc.log_path})")
+        self.wait_ready(timeout_s, echo)
+
+    def wait_ready(self, timeout_s: float, echo=print) -> None:  # type: ignore[no-untyped-def]
+        deadline = time.monotonic() + timeout_s
+        pending = list(self.processes)
+        with httpx.Client(timeout=2.0) as client:
+            while pending:
+                for proc in list(pending):
+                    assert proc.popen is not None
+                    if proc.popen.poll() is not None:
+                        raise StartupError(
+                            f"{proc.name} exited with code {proc.popen.returncode} during "
+                            f"start-up. Last lines of {proc.log_path}:\n{self.tail(proc)}"
+                        )
+                    try:
+                        if client.get(proc.health_url).status_code == 200:
+                            pending.remove(proc)
+                            echo(f"  ready    {proc.name:8} {proc.health_url}")
+                    except httpx.HTTPError:
+                        pass
+                if pending and time.monotonic() > deadline:
+                    names = ", ".join(p.name for p in pending)
+                    raise StartupError(f"not ready after {timeout_s:.0f}s: {names}")
+                if pending:
+                    time.sleep(0.5)
+
+    @staticmethod
+    def tail(proc: Process, lines: int = 30) -> str:
+        if proc.log_path is None or not proc.log_path.exists():
+            return ""
+        return "\n".join(proc.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self, timeout_s: float = 20.0) -> None:
+        """SIGTERM everything (gateways first), then SIGKILL what is left after the timeout."""
+        for proc in reversed(self.processes):
+            if proc.popen and proc.popen.poll() is None:
+                _signal_group(proc.popen, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        for proc in reversed(self.processes):
+            if not proc.popen:
+                continue
+            try:
+                proc.popen.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _signal_group(proc.popen, signal.SIGKILL)
+                proc.popen.wait(5)
+
+    def kill(self, name: str) -> None:
+        """Hard-kill one process (used by restart tests)."""
+        for proc in self.processes:
+            if proc.name == name and proc.popen and proc.popen.poll() is None:
+                _signal_group(proc.popen, signal.SIGKILL)
+                proc.popen.wait(10)
+
+    def exited(self) -> list[Process]:
+        return [p for p in self.processes if p.popen and p.popen.poll() is not None]
+
+
+def _signal_group(popen: subprocess.Popen[bytes], sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(popen.pid, sig)
+
+
+def _settings_env(settings: Settings) -> dict[str, str]:
+    """Hand the supervisor's settings to children explicitly, so all agree."""
+    return {
+        "PARLEY_ROOT": str(settings.root),
+        "PARLEY_VAR_DIR": str(settings.var_dir),
+        "DATABASE_URL": settings.database_url,
+        "PARLEY_PROFILE": settings.profile,
+        "PARLEY_RASA_HOST": settings.rasa_host,
+        "PARLEY_RASA_PORT": str(settings.rasa_port),
+        "PARLEY_ACTIONS_HOST": settings.actions_host,
+        "PARLEY_ACTIONS_PORT": str(settings.actions_port),
+        "PARLEY_WEB_HOST": settings.web_host,
+        "PARLEY_WEB_PORT": str(settings.web_port),
+        "PARLEY_TRACKER_URL": settings.tracker_url,
+        "PARLEY_JOBS_DIR": str(settings.jobs_dir),
+        "PARLEY_MODELS_DIR": str(settings.models_dir),
+        "RASA_TELEMETRY_ENABLED": "false",
+    }

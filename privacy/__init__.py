@@ -1,0 +1,1 @@
+"""Privacy notice, consent and data-subject rights (view, export, correct, delete)."""

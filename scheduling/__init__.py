@@ -1,0 +1,1 @@
+"""Interview booking on real calendars (see the Scheduling issue)."""

@@ -1,0 +1,1 @@
+"""The screening interview domain: job definitions, question kinds and the interview service."""
