@@ -128,16 +128,17 @@ class InterviewService:
         return self._today or datetime.now(UTC).date()
 
     # ---------------------------------------------------------------- choosing a job
-    def open_jobs(self) -> list[tuple[str, str]]:
-        """(slug, "Title — Organization, Location") of every current job."""
-        with self.db.transaction() as s:
-            return [
-                (j.slug, f"{j.title} — {j.organization.name}, {j.location}")
-                for j in JobRepository(s).list_current()
-            ]
-
     def job_menu(self, intro: str) -> list[Reply]:
-        jobs = self.open_jobs()
+        """The open jobs as buttons, introduced by `intro`."""
+        with self.db.transaction() as s:
+            return self._job_menu(s, intro)
+
+    @staticmethod
+    def _job_menu(s: Any, intro: str) -> list[Reply]:
+        jobs = [
+            (j.slug, f"{j.title} — {j.organization.name}, {j.location}")
+            for j in JobRepository(s).list_current()
+        ]
         if not jobs:
             return [Reply("There are no open jobs at the moment. Please check back later.")]
         buttons = tuple((label, f'/start{{"job_id":"{slug}"}}') for slug, label in jobs)
@@ -153,9 +154,10 @@ class InterviewService:
                 if job is None:
                     return JobChoice(
                         None,
-                        self.job_menu(
+                        self._job_menu(
+                            s,
                             "I couldn't find that job — the link may be old or mistyped. "
-                            "These are the open jobs:"
+                            "These are the open jobs:",
                         ),
                     )
                 slug = job.slug
@@ -166,7 +168,7 @@ class InterviewService:
                     if open_app is not None:
                         slug = open_app.job.slug
             if slug is None:
-                return JobChoice(None, self.job_menu("Which job would you like to apply for?"))
+                return JobChoice(None, self._job_menu(s, "Which job would you like to apply for?"))
             candidate = CandidateRepository(s).by_sender(sender_id)
             if candidate is not None:
                 apps = ApplicationRepository(s).for_candidate_and_slug(candidate.id, slug)
@@ -234,7 +236,7 @@ class InterviewService:
                     nxt = definition_of(app.job).next_steps
                     return [
                         Reply(f"Your interview for {title} is complete. {nxt}"),
-                        *self.job_menu("You can also apply for another open job:"),
+                        *self._job_menu(s, "You can also apply for another open job:"),
                     ]
                 if app.status == Status.KNOCKED_OUT:
                     return [
@@ -244,13 +246,15 @@ class InterviewService:
                         )
                     ]
                 if app.status == Status.WITHDRAWN:
-                    return self.job_menu(
-                        f"You withdrew your application for {title}. To apply again, choose a job:"
+                    return self._job_menu(
+                        s,
+                        f"You withdrew your application for {title}. To apply again, choose a job:",
                     )
-        return self.job_menu(
-            "Hi! I'm Parley, an automated screening interviewer. Which job would you like to "
-            "apply for?"
-        )
+            return self._job_menu(
+                s,
+                "Hi! I'm Parley, an automated screening interviewer. Which job would you like "
+                "to apply for?",
+            )
 
     # ---------------------------------------------------------------- prompts
     def prompt(

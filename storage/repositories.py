@@ -76,7 +76,8 @@ class ApplicationRepository:
     def get(self, application_id: str, *, lock: bool = False) -> Application | None:
         stmt = select(Application).where(Application.id == application_id)
         if lock:
-            stmt = stmt.with_for_update(of=Application)
+            # populate_existing: refresh an already-loaded row with the locked, current values.
+            stmt = stmt.with_for_update(of=Application).execution_options(populate_existing=True)
         return self.session.scalar(stmt)
 
     def for_candidate(self, candidate_id: str) -> list[Application]:

@@ -130,11 +130,45 @@ def test_free_text_default_min_chars_rejects_single_character() -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "yes", "Yes", "YES", "y", "Y", "yeah", "yep", "yup", "sure", "of course", "correct",
-        "absolutely", "I do", "I am", "I have", "I can", "true", "affirmative", "ja", "si",
-        "sí", "Oui", "Yes!", "yes, I do", "Yes I do.", "yes 👍", "👍", "  yes  ", "Yes!!! 😀",
-        "yes please", "Sure thing", "Of course I can", "I do!", "I am, yes", "ok",
-        "yes, no problem", "I would say yes", "well, yes", "I don't mind",
+        "yes",
+        "Yes",
+        "YES",
+        "y",
+        "Y",
+        "yeah",
+        "yep",
+        "yup",
+        "sure",
+        "of course",
+        "correct",
+        "absolutely",
+        "I do",
+        "I am",
+        "I have",
+        "I can",
+        "true",
+        "affirmative",
+        "ja",
+        "si",
+        "sí",
+        "Oui",
+        "Yes!",
+        "yes, I do",
+        "Yes I do.",
+        "yes 👍",
+        "👍",
+        "  yes  ",
+        "Yes!!! 😀",
+        "yes please",
+        "Sure thing",
+        "Of course I can",
+        "I do!",
+        "I am, yes",
+        "ok",
+        "yes, no problem",
+        "I would say yes",
+        "well, yes",
+        "I don't mind",
     ],
 )
 def test_yes_no_recognises_yes(text: str) -> None:
@@ -144,10 +178,37 @@ def test_yes_no_recognises_yes(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "no", "No", "n", "N", "nope", "nah", "not really", "never", "I don't", "I do not",
-        "I am not", "I'm not", "I can't", "I cannot", "I haven't", "false", "negative",
-        "no I don't", "No, I don't.", "No!", "Nope 👎", "absolutely not", "of course not",
-        "No way", "Im not", "I dont", "I’m not", "I don’t", "I would say no", "nee", "nein",
+        "no",
+        "No",
+        "n",
+        "N",
+        "nope",
+        "nah",
+        "not really",
+        "never",
+        "I don't",
+        "I do not",
+        "I am not",
+        "I'm not",
+        "I can't",
+        "I cannot",
+        "I haven't",
+        "false",
+        "negative",
+        "no I don't",
+        "No, I don't.",
+        "No!",
+        "Nope 👎",
+        "absolutely not",
+        "of course not",
+        "No way",
+        "Im not",
+        "I dont",
+        "I’m not",
+        "I don’t",
+        "I would say no",
+        "nee",
+        "nein",
         "no, I have a different permit",
     ],
 )
@@ -158,9 +219,26 @@ def test_yes_no_recognises_no(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "", "   ", "maybe", "yes and no", "yes or no", "Yes... no", "no, yes", "not sure",
-        "I don't know", "probably", "perhaps yes", "it depends", "???", "🤷", "banana",
-        "I'm 17", "I have a student visa", "I have no visa", "y n", "hello there",
+        "",
+        "   ",
+        "maybe",
+        "yes and no",
+        "yes or no",
+        "Yes... no",
+        "no, yes",
+        "not sure",
+        "I don't know",
+        "probably",
+        "perhaps yes",
+        "it depends",
+        "???",
+        "🤷",
+        "banana",
+        "I'm 17",
+        "I have a student visa",
+        "I have no visa",
+        "y n",
+        "hello there",
     ],
 )
 def test_yes_no_ambiguous_or_absent(text: str) -> None:
@@ -314,7 +392,9 @@ def test_number_negative_then_range_check(years: NumberQuestion) -> None:
     assert parse(question, "−5").value == -5  # unicode minus sign
 
 
-@pytest.mark.parametrize("text", ["3 or 4", "3-4", "3–4", "between 3 and 5", "3, 4", "two or three"])
+@pytest.mark.parametrize(
+    "text", ["3 or 4", "3-4", "3–4", "between 3 and 5", "3, 4", "two or three"]
+)
 def test_number_rejects_several_numbers(years: NumberQuestion, text: str) -> None:
     result = parse(years, text)
     assert not result.ok
@@ -579,8 +659,18 @@ def test_format_date_is_locale_independent() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "banana", "soon", "5", "the 40th", "2027-02-30", "when I finish my studies", "👍",
-     "immediately after my exams", "x" * 1000],
+    [
+        "",
+        "banana",
+        "soon",
+        "5",
+        "the 40th",
+        "2027-02-30",
+        "when I finish my studies",
+        "👍",
+        "immediately after my exams",
+        "x" * 1000,
+    ],
 )
 def test_date_rejects_unparseable_with_examples(start_date: DateQuestion, text: str) -> None:
     result = parse(start_date, text)
