@@ -1,1 +1,1 @@
-"""Channel gateways: web chat, terminal chat and (later) Telegram, Slack and phone, all talking to Rasa over REST."""
+"""Channel gateways: web and terminal chat now; Telegram, Slack and phone later. All use REST."""

@@ -1,1 +1,1 @@
-"""Answer scoring, job matching and speech recognition (transformer models; see the Scoring and Voice issues)."""
+"""Answer scoring, job matching and speech recognition (see the Scoring and Voice issues)."""

@@ -83,8 +83,9 @@ def _service(db: Database) -> InterviewService:
 
 def _app(db: Database, sender: str) -> Application:
     with db.transaction() as s:
+        same_person = ChannelIdentity.candidate_id == Application.candidate_id
         return s.scalars(
-            select(Application).join(ChannelIdentity, ChannelIdentity.candidate_id == Application.candidate_id)
+            select(Application).join(ChannelIdentity, same_person)
             .where(ChannelIdentity.sender_id == sender)
         ).one()  # fmt: skip
 
