@@ -14,6 +14,7 @@ import pytest
 from screening.catalog import import_jobs
 from storage.db import Database
 from storage.migrate import upgrade
+from tests.browser import chromium
 from tests.support import FIXTURE_JOBS, create_pg_database, drop_pg_database, pg_url
 
 
@@ -41,3 +42,9 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     import_jobs(database, FIXTURE_JOBS)
     yield database
     database.dispose()
+
+
+@pytest.fixture
+def driver() -> Iterator[object]:
+    """A headless Chromium (selenium) with a throw-away profile."""
+    yield from chromium()

@@ -239,9 +239,9 @@
     return data && Array.isArray(data.messages) ? data.messages : [];
   }
 
-  // Sends `text`; shows `shown` as the user's bubble (null: show nothing, e.g. /start).
-  // `onFailure` undoes local changes so that "Try again" can redo the whole action.
-  async function deliver(text, shown, onSuccess, onFailure) {
+  // Sends `text` and shows the replies. `shown` is the user's bubble (null: none, e.g. /start).
+  // On failure `undo` reverts local changes and "Try again" runs `redo`, the whole action.
+  async function deliver({ text, shown = null, onSuccess, undo, redo }) {
     if (busy) return false;
     hideError();
     const userItem = shown === null ? null : addItem({ who: "user", text: shown });
@@ -265,60 +265,77 @@
     } catch (err) {
       hideTyping();
       if (userItem) removeItem(userItem);
-      if (onFailure) onFailure();
-      showError(err.message, () => deliver(text, shown, onSuccess, onFailure));
+      if (undo) undo();
+      showError(err.message, redo);
       return false;
     } finally {
       setBusy(false);
     }
   }
 
-  function openGroups() {
-    return state.items.filter((item) => item.who === "bot" && item.buttons.length && !item.used);
+  // Answering (by button or by typing) closes every open choice; returns how to reopen them.
+  function closeOpenGroups() {
+    const closed = state.items.filter(
+      (item) => item.who === "bot" && item.buttons.length && !item.used,
+    );
+    for (const g of closed) {
+      g.used = true;
+      setGroupState(g);
+    }
+    saveState();
+    return () => {
+      for (const g of closed) {
+        g.used = false;
+        delete g.chosen;
+        setGroupState(g);
+      }
+      saveState();
+    };
   }
 
   function choose(item, index) {
     if (busy || item.used) return;
     const button = item.buttons[index];
-    // Pressing a button answers the question: close this and any older open choices.
-    const closed = openGroups();
-    for (const g of closed) {
-      g.used = true;
-      setGroupState(g);
-    }
+    const reopen = closeOpenGroups();
     item.chosen = index;
     setGroupState(item);
     saveState();
-    deliver(button.payload, button.title || button.payload, null, () => {
-      for (const g of closed) {
-        g.used = false;
-        if (g === item) delete g.chosen;
-        setGroupState(g);
-      }
-      saveState();
+    deliver({
+      text: button.payload,
+      shown: button.title || button.payload,
+      undo: reopen,
+      redo: () => choose(item, index),
+    });
+  }
+
+  function sendTyped(text) {
+    if (busy || !text.trim()) return;
+    const reopen = closeOpenGroups();
+    deliver({ text, shown: text, undo: reopen, redo: () => sendTyped(text) }).then(() => {
+      if (document.activeElement === document.body) input.focus();
     });
   }
 
   function submitTyped() {
     const text = input.value;
     if (busy || !text.trim()) return;
-    const closed = openGroups(); // typing an answer instead of pressing a button
-    for (const g of closed) {
-      g.used = true;
-      setGroupState(g);
-    }
     input.value = "";
     updateComposer();
-    deliver(text, text, null, () => {
-      for (const g of closed) {
-        g.used = false;
-        setGroupState(g);
-      }
-      saveState();
-    }).then(() => {
-      if (document.activeElement === document.body) input.focus();
-    });
+    sendTyped(text);
     input.focus();
+  }
+
+  function start(job) {
+    const startKey = job ? `job:${job}` : "none";
+    if (state.started.includes(startKey)) return;
+    deliver({
+      text: job ? `/start job=${job}` : "/start",
+      onSuccess: () => {
+        state.started.push(startKey);
+        saveState();
+      },
+      redo: () => start(job),
+    });
   }
 
   // ---- composer --------------------------------------------------------------------------
@@ -334,9 +351,12 @@
       counter.hidden = true;
       counter.textContent = "";
     }
-    // Grow with the text, up to the CSS max-height.
+    // Grow with the text, up to the CSS max-height, keeping the transcript pinned to its end.
+    const atEnd = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 40;
     input.style.height = "auto";
-    input.style.height = `${input.scrollHeight}px`;
+    const borders = input.offsetHeight - input.clientHeight;
+    input.style.height = `${input.scrollHeight + borders}px`;
+    if (atEnd) scrollToEnd();
   }
 
   form.addEventListener("submit", (event) => {
@@ -366,13 +386,6 @@
   }
   updateComposer();
 
-  const job = new URLSearchParams(window.location.search).get("job");
-  const startKey = job ? `job:${job}` : "none";
-  if (!state.started.includes(startKey)) {
-    deliver(job ? `/start job=${job}` : "/start", null, () => {
-      state.started.push(startKey);
-      saveState();
-    });
-  }
+  start(new URLSearchParams(window.location.search).get("job"));
   input.focus();
 })();
