@@ -201,5 +201,38 @@ def interviews_show(
             typer.echo(f"  {a['question_id']:24} {shown}{flag}")
 
 
+@bench_app.command("turns")
+def bench_turns(
+    concurrency: Annotated[int, typer.Option(min=1, help="conversations in flight at once")] = 20,
+    candidates: Annotated[int, typer.Option(min=1, help="simulated candidates")] = 40,
+    job: Annotated[str | None, typer.Option(help="only this job (default: all jobs)")] = None,
+    baseline: Annotated[
+        bool, typer.Option("--baseline/--no-baseline", help="also run Rasa's starter bot")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print only the JSON on stdout")] = False,
+    profile: Annotated[str, typer.Option(help="embedded (SQLite) or prod (PostgreSQL+Redis)")] = (
+        "embedded"
+    ),
+    warmup: Annotated[int, typer.Option(min=0, help="warm-up interviews, not counted")] = 1,
+    jobs_dir: Annotated[Path | None, typer.Option(help="job files (default: settings)")] = None,
+    timeout: Annotated[float, typer.Option(help="seconds before a turn counts as an error")] = 60.0,
+    keep_logs: Annotated[bool, typer.Option(help="keep the temp dir with the logs")] = False,
+) -> None:
+    """Drive simulated candidates through whole interviews; report turns/s and latency."""
+    from parley.bench_turns import BenchError, Options, run_benchmark, summary
+
+    options = Options(concurrency=concurrency, candidates=candidates, job=job, baseline=baseline,
+                      profile=profile, warmup=warmup, jobs_dir=jobs_dir, timeout_s=timeout,
+                      keep_logs=keep_logs)  # fmt: skip
+    try:
+        doc = run_benchmark(load_settings(), options)
+    except BenchError as exc:
+        typer.secho(f"bench turns: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from None
+    if not as_json:
+        typer.echo(summary(doc))
+    typer.echo(json.dumps(doc, indent=2))
+
+
 def main() -> None:  # pragma: no cover - console entry
     sys.exit(app())
