@@ -1,38 +1,30 @@
-"""The interview form: Rasa asks, the InterviewService decides.
+"""The interview form: Rasa runs the turn-taking, the InterviewService decides.
 
-`required_slots` is computed per job from the database (the job version's question list and
-the candidate's progress), so any job drives the form without retraining Rasa. The three
-slots are input carriers: `consent` and `age_confirmed` before anything may be stored, then
-`answer`, which is reset to None after every message until the job's questions are done.
+The form's required slot is computed per job from the database (the job version's question
+list and the candidate's progress), so any job drives the form without retraining Rasa. The
+three slots are input carriers: `consent` and `age_confirmed` before anything may be stored,
+then `answer`, reset to None after every message until the job's questions are done.
+
+Why `run` is overridden instead of rasa-sdk's per-slot `validate_<slot>` plus `action_ask_*`
+actions: that pattern makes Rasa call the action server twice per message (validate, then
+ask), and each call costs Rasa a JSON-schema validation of the response. One call per turn,
+which validates *and* asks, nearly halves Rasa's work per message (README, Benchmarks).
+`required_slots` is still what decides the next requested slot (or the end of the form).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.runtime import call, nlu_of, service, utter
-from screening.interview import Stage
+from screening.interview import SLOT_FOR_STAGE
 
-SLOTS_BY_STAGE: dict[Stage, list[str]] = {
-    Stage.CONSENT: ["consent", "age_confirmed", "answer"],
-    Stage.AGE: ["age_confirmed", "answer"],
-    Stage.QUESTION: ["answer"],
-    Stage.DONE: [],
-}
-
-
-def _stage_args(tracker: Tracker) -> tuple[str, Any, Any, Any]:
-    return (
-        tracker.sender_id,
-        tracker.get_slot("job_id"),
-        tracker.get_slot("consent"),
-        tracker.get_slot("age_confirmed"),
-    )
+REQUESTED_SLOT = "requested_slot"
 
 
 class ValidateInterviewForm(FormValidationAction):
@@ -46,93 +38,40 @@ class ValidateInterviewForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> list[str]:
-        stage = await call(service().stage, *_stage_args(tracker))
-        return SLOTS_BY_STAGE[stage]
-
-    async def validate_consent(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        if isinstance(value, bool):  # already decided earlier in this conversation
-            return {"consent": value}
-        outcome = await call(
-            service().handle_consent,
+        """The slot the current stage needs, from the database (empty when done)."""
+        stage = await call(
+            service().stage,
             tracker.sender_id,
             tracker.get_slot("job_id"),
-            str(value),
-            nlu_of(tracker),
+            tracker.get_slot("consent"),
+            tracker.get_slot("age_confirmed"),
         )
-        utter(dispatcher, outcome.replies)
-        return {"consent": outcome.slot_value}
-
-    async def validate_age_confirmed(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        if isinstance(value, bool):
-            return {"age_confirmed": value}
-        outcome = await call(
-            service().handle_age,
-            tracker.sender_id,
-            tracker.get_slot("job_id"),
-            str(value),
-            nlu_of(tracker),
-        )
-        utter(dispatcher, outcome.replies)
-        return {"age_confirmed": outcome.slot_value}
-
-    async def validate_answer(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        outcome = await call(
-            service().handle_answer,
-            tracker.sender_id,
-            tracker.get_slot("job_id"),
-            "" if value is None else str(value),
-            nlu_of(tracker),
-        )
-        utter(dispatcher, outcome.replies)
-        return {"answer": None}
-
-
-class ActionAskConsent(Action):
-    """Greeting, AI disclosure and privacy notice the first time; the short question after."""
-
-    def name(self) -> str:
-        return "action_ask_consent"
+        slot = SLOT_FOR_STAGE[stage]
+        return [slot] if slot else []
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        full = not tracker.get_slot("intro_shown")
-        replies = await call(
-            service().prompt, tracker.sender_id, tracker.get_slot("job_id"), Stage.CONSENT, full
+        requested = tracker.get_slot(REQUESTED_SLOT)
+        new_values: dict[str, Any] = tracker.slots_to_validate()
+        result = await call(
+            lambda: service().turn(
+                tracker.sender_id,
+                tracker.get_slot("job_id"),
+                consent=tracker.get_slot("consent"),
+                age_ok=tracker.get_slot("age_confirmed"),
+                intro_shown=bool(tracker.get_slot("intro_shown")),
+                slot=requested if requested in new_values else None,
+                value=new_values.get(requested) if requested else None,
+                nlu=nlu_of(tracker),
+            )
         )
-        utter(dispatcher, replies)
-        return [SlotSet("intro_shown", True)]
-
-
-class ActionAskAgeConfirmed(Action):
-    def name(self) -> str:
-        return "action_ask_age_confirmed"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        replies = await call(
-            service().prompt, tracker.sender_id, tracker.get_slot("job_id"), Stage.AGE
+        utter(dispatcher, result.replies)
+        events: list[EventType] = [SlotSet(k, v) for k, v in result.slots.items()]
+        tracker.add_slots(events)
+        required = await self.required_slots(
+            self.domain_slots(domain), dispatcher, tracker, domain
         )
-        utter(dispatcher, replies)
-        return []
-
-
-class ActionAskAnswer(Action):
-    def name(self) -> str:
-        return "action_ask_answer"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        replies = await call(
-            service().prompt, tracker.sender_id, tracker.get_slot("job_id"), Stage.QUESTION
-        )
-        utter(dispatcher, replies)
-        return []
+        # An empty list ends the form (requested_slot None); Rasa then runs the end rule.
+        events.append(SlotSet(REQUESTED_SLOT, required[0] if required else None))
+        return events

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -36,7 +37,23 @@ class StartupError(RuntimeError):
     pass
 
 
+def prepare_sqlite_tracker(url: str) -> None:
+    """Put an embedded SQLite tracker store in WAL mode before Rasa opens it.
+
+    WAL is a property of the database file, so setting it once makes every Rasa commit
+    cheaper (no rollback journal, fewer fsyncs) without touching Rasa's own code.
+    """
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        return
+    path = Path(url[len(prefix) :])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+
+
 def rasa_process(settings: Settings) -> Process:
+    prepare_sqlite_tracker(settings.tracker_url)
     env = rasa_env(
         {
             "PARLEY_ACTION_ENDPOINT": settings.action_endpoint,

@@ -81,6 +81,25 @@ class Outcome:
         return self
 
 
+@dataclass
+class TurnResult:
+    """One form turn: what to say, which slots to set, and which slot to request next
+    (None ends the form)."""
+
+    replies: list[Reply]
+    slots: dict[str, Any]
+    next_slot: str | None
+
+
+# The form's input slot for each stage.
+SLOT_FOR_STAGE: dict[Stage, str | None] = {
+    Stage.CONSENT: "consent",
+    Stage.AGE: "age_confirmed",
+    Stage.QUESTION: "answer",
+    Stage.DONE: None,
+}
+
+
 @dataclass(frozen=True)
 class JobChoice:
     """Result of choosing a job to start: either a job slug to run, or replies to show."""
@@ -255,6 +274,50 @@ class InterviewService:
                 "Hi! I'm Parley, an automated screening interviewer. Which job would you like "
                 "to apply for?",
             )
+
+    # ---------------------------------------------------------------- one form turn
+    def turn(
+        self,
+        sender_id: str,
+        slug: str | None,
+        *,
+        consent: Any,
+        age_ok: Any,
+        intro_shown: bool,
+        slot: str | None,
+        value: Any,
+        nlu: MessageNlu,
+    ) -> TurnResult:
+        """Handle what the person said for `slot` (if anything), then ask for what comes next.
+
+        Asking is part of the same turn on purpose: Rasa calls the action server once per
+        message instead of twice (validate, then ask), which halves its per-turn cost.
+        """
+        replies: list[Reply] = []
+        slots: dict[str, Any] = {}
+        if slot is not None and value is not None and not isinstance(value, bool):
+            stage = self.stage(sender_id, slug, consent, age_ok)
+            text = str(value)
+            if stage == Stage.CONSENT and slot == "consent" and slug:
+                outcome = self.handle_consent(sender_id, slug, text, nlu)
+                consent = slots["consent"] = outcome.slot_value
+            elif stage == Stage.AGE and slot == "age_confirmed":
+                outcome = self.handle_age(sender_id, slug, text, nlu)
+                age_ok = slots["age_confirmed"] = outcome.slot_value
+            elif stage == Stage.QUESTION and slot == "answer":
+                outcome = self.handle_answer(sender_id, slug, text, nlu)
+            else:  # a value for a step that is already over: nothing to do
+                outcome = Outcome()
+            replies += outcome.replies
+            if slot == "answer" or slots.get(slot) is None:
+                slots[slot] = None
+        stage = self.stage(sender_id, slug, consent, age_ok)
+        if stage == Stage.CONSENT:
+            replies += self.prompt(sender_id, slug, stage, full=not intro_shown)
+            slots["intro_shown"] = True
+        elif stage != Stage.DONE:
+            replies += self.prompt(sender_id, slug, stage)
+        return TurnResult(replies, slots, SLOT_FOR_STAGE[stage])
 
     # ---------------------------------------------------------------- prompts
     def prompt(

@@ -388,3 +388,33 @@ def test_two_messages_at_once_never_duplicate_an_answer(db: Database) -> None:
     # Serialised: the first message answered question 1; the second was validated against
     # question 2 (a yes/no) and re-asked — so exactly one answer row, revision 1.
     assert list(answers) == ["motivation"] and answers["motivation"].revision == 1
+
+
+def test_turn_validates_and_asks_in_one_call(db: Database) -> None:
+    """What the action server does per message: handle the requested slot, then ask next."""
+    service = _service(db)
+    nlu = MessageNlu()
+    args = {"consent": None, "age_ok": None, "nlu": nlu}
+    first = service.turn("web:turn", JOB, intro_shown=False, slot=None, value=None, **args)
+    assert first.next_slot == "consent" and first.slots == {"intro_shown": True}
+    assert any("automated interviewer" in r.text for r in first.replies)
+    again = service.turn("web:turn", JOB, intro_shown=True, slot="consent", value="hmm", **args)
+    assert again.next_slot == "consent" and "yes or a no" in again.replies[0].text
+    assert not any("automated interviewer" in r.text for r in again.replies)
+    agreed = service.turn("web:turn", JOB, intro_shown=True, slot="consent", value="yes", **args)
+    assert agreed.slots["consent"] is True and agreed.next_slot == "age_confirmed"
+    args["consent"] = True
+    adult = service.turn(
+        "web:turn", JOB, intro_shown=True, slot="age_confirmed", value="yes", **args
+    )
+    assert adult.next_slot == "answer" and "Question 1 of 6" in adult.replies[-1].text
+    args["age_ok"] = True
+    answered = service.turn(
+        "web:turn", JOB, intro_shown=True, slot="answer", value=VALID["motivation"], **args
+    )
+    assert answered.slots == {"answer": None} and "Question 2 of 6" in answered.replies[-1].text
+    knocked = service.turn("web:turn", JOB, intro_shown=True, slot="answer", value="no", **args)
+    assert knocked.next_slot is None and "can't take your application" in knocked.replies[0].text
+    # A stale value after the end changes nothing.
+    stale = service.turn("web:turn", JOB, intro_shown=True, slot="answer", value="x", **args)
+    assert stale.next_slot is None and stale.replies == []
