@@ -51,7 +51,7 @@ from screening.job_schema import (
     Question,
     YesNoQuestion,
 )
-from screening.questions import parse_answer
+from screening.questions import format_date, parse_answer
 from storage.db import Database
 
 Echo = Callable[[str], None]
@@ -61,22 +61,6 @@ Echo = Callable[[str], None]
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_TURN_TIMEOUT_S = 60.0
 STARTUP_TIMEOUT_S = 240.0
-
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-
 
 class BenchError(RuntimeError):
     """The benchmark could not run (stack failed to start, bad options, no database...)."""
@@ -239,12 +223,9 @@ def _number_answers(question: NumberQuestion, variant: int) -> list[str]:
 
 
 def _date_answers(question: DateQuestion, today: dt.date) -> list[str]:
-    def spelled(day: dt.date) -> str:
-        return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
-
-    answers = ["next Monday", spelled(today + dt.timedelta(days=14))]
+    answers = ["next Monday", format_date(today + dt.timedelta(days=14))]
     if question.max_days_ahead is not None:
-        answers.append(spelled(today + dt.timedelta(days=min(1, question.max_days_ahead))))
+        answers.append(format_date(today + dt.timedelta(days=min(1, question.max_days_ahead))))
     answers.append("today")
     return answers
 

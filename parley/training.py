@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -94,12 +93,9 @@ def train(settings: Settings, *, force: bool = False, echo: Callable[[str], None
     for line in proc.stdout:
         tail = [*tail[-40:], line.rstrip()]
         if "Starting to train component" in line or "Finished training component" in line:
-            echo("  " + line.split(" - ", 1)[-1].strip())
-        elif "Epochs:" in line or "Processed" in line:
-            sys.stdout.write("\r  " + line.strip()[-100:])
-            sys.stdout.flush()
+            echo("  " + line.split(" - ", 1)[-1].strip().split("\r")[-1])
     if proc.wait() != 0:
         raise RuntimeError("rasa train failed:\n" + "\n".join(tail))
     _hash_path(settings).write_text(digest + "\n")
-    echo(f"\nModel trained: {model_path(settings)}")
+    echo(f"Model trained: {model_path(settings)}")
     return True

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from fake_rasa import FakeRasa, Gateway
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
@@ -15,22 +12,6 @@ from tests.browser import user_texts, wait, wait_for_bot, wait_idle
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def rasa() -> Iterator[FakeRasa]:
-    fake = FakeRasa().start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
-
-
-@pytest.fixture
-def gateway(rasa: FakeRasa) -> Iterator[Gateway]:
-    gw = Gateway(rasa.url, rasa_timeout_s=10.0).start()
-    try:
-        yield gw
-    finally:
-        gw.stop()
 
 
 def test_conversation_in_the_browser(driver, gateway, rasa, tmp_path):

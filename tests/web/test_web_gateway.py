@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fake_rasa import FakeRasa, Gateway, free_port
+from fake_rasa import Gateway, free_port
 
 from bot.web.app import LOCKS_KEY, UNAVAILABLE_MESSAGE
 
@@ -25,22 +25,6 @@ SESSION = "test-session_0001"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def rasa() -> Iterator[FakeRasa]:
-    fake = FakeRasa().start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
-
-
-@pytest.fixture
-def gateway(rasa: FakeRasa) -> Iterator[Gateway]:
-    gw = Gateway(rasa.url, rasa_timeout_s=5.0).start()
-    try:
-        yield gw
-    finally:
-        gw.stop()
 
 
 @pytest.fixture
