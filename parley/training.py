@@ -92,7 +92,7 @@ def train(settings: Settings, *, force: bool = False, echo: Callable[[str], None
     tail: list[str] = []
     for line in proc.stdout:
         tail = [*tail[-40:], line.rstrip()]
-        if "Starting to train component" in line or "Finished training component" in line:
+        if any(k in line for k in ("Starting to train component", "Finished training", "Restored")):
             echo("  " + line.split(" - ", 1)[-1].strip().split("\r")[-1])
     if proc.wait() != 0:
         raise RuntimeError("rasa train failed:\n" + "\n".join(tail))
