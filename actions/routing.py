@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -17,11 +19,17 @@ def _run_form(slug: str) -> list[EventType]:
     return [SlotSet("job_id", slug), *(SlotSet(s, None) for s in RESET), FollowupAction(FORM)]
 
 
+_TYPED_JOB = re.compile(r"^/start\s+(?:job[=_:\s]+)?([A-Za-z0-9][A-Za-z0-9_-]{0,80})\s*$")
+
+
 def _job_entity(tracker: Tracker) -> str | None:
+    """The job id of a start request: the payload's entity, or `/start job=<id>` typed
+    straight into Rasa's REST channel (gateways turn that into a payload themselves)."""
     for entity in (tracker.latest_message or {}).get("entities") or []:
         if entity.get("entity") == "job_id" and entity.get("value"):
             return str(entity["value"])
-    return None
+    typed = _TYPED_JOB.match(latest_text(tracker).strip())
+    return typed.group(1) if typed else None
 
 
 class ActionStartInterview(Action):
@@ -34,7 +42,8 @@ class ActionStartInterview(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         job_ref = _job_entity(tracker)
-        choice = await call(service().choose_job, tracker.sender_id, job_ref, "")
+        text = "" if job_ref else latest_text(tracker)
+        choice = await call(service().choose_job, tracker.sender_id, job_ref, text)
         utter(dispatcher, choice.replies)
         if choice.slug is None:
             return []

@@ -234,6 +234,19 @@ def test_sample_job_starts(stack: Stack, sender: str) -> None:
     assert "Fabrikam" in " ".join(m.get("text") or "" for m in replies)
 
 
+@pytest.mark.parametrize("typed", ["/start job=test-role", "/start test-role"])
+def test_start_typed_straight_into_rest(stack: Stack, typed: str) -> None:
+    replies = stack.texts(new_sender(), typed)
+    assert any("Test Role" in r for r in replies), replies
+
+
+def test_asking_for_a_job_by_name(stack: Stack, sender: str) -> None:
+    menu = stack.say(sender, "hello")
+    assert any(b["payload"].startswith("/start") for b in menu[-1]["buttons"])
+    replies = stack.texts(sender, "I want to apply for the Test Role")
+    assert any("Test Role" in r and "Test Organization" in r for r in replies), replies
+
+
 def test_pause_and_resume_after_restarting_both_servers(stack: Stack, sender: str) -> None:
     begin(stack, sender)
     stack.texts(sender, VALID[0][1])
