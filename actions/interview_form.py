@@ -21,10 +21,12 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.runtime import call, nlu_of, service, utter
+from actions.runtime import call, nlu_of, service, utter, warm_up
 from screening.interview import SLOT_FOR_STAGE
 
 REQUESTED_SLOT = "requested_slot"
+
+warm_up()
 
 
 class ValidateInterviewForm(FormValidationAction):
@@ -69,9 +71,7 @@ class ValidateInterviewForm(FormValidationAction):
         utter(dispatcher, result.replies)
         events: list[EventType] = [SlotSet(k, v) for k, v in result.slots.items()]
         tracker.add_slots(events)
-        required = await self.required_slots(
-            self.domain_slots(domain), dispatcher, tracker, domain
-        )
+        required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
         # An empty list ends the form (requested_slot None); Rasa then runs the end rule.
         events.append(SlotSet(REQUESTED_SLOT, required[0] if required else None))
         return events

@@ -9,7 +9,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.runtime import call, latest_text, service, utter
+from actions.runtime import call, job_fit, latest_text, service, utter
 
 FORM = "interview_form"
 RESET = ("consent", "age_confirmed", "answer", "intro_shown", "requested_slot")
@@ -65,6 +65,9 @@ class ActionRoute(Action):
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         if intent == "list_jobs":
             utter(dispatcher, await call(service().job_menu, "These are the open jobs:"))
+            return []
+        if intent == "job_fit":
+            utter(dispatcher, await call(job_fit().replies, tracker.sender_id))
             return []
         slug, replies = await call(service().resume, tracker.sender_id, None)
         if slug is not None:

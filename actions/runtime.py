@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import threading
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -11,8 +13,10 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from parley.settings import load_settings
+from screening.assessment import AssessmentService
 from screening.commands import MessageNlu
 from screening.interview import InterviewService, Reply
+from screening.job_fit import JobFitService
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -21,9 +25,36 @@ T = TypeVar("T")
 
 @lru_cache(maxsize=1)
 def service() -> InterviewService:
+    """The interview service; every committed answer is scored right away (free text) so
+    the shortlist is ready when the interview ends."""
     settings = load_settings()
     upgrade(settings.database_url)
-    return InterviewService(Database(settings.database_url))
+    db = Database(settings.database_url)
+    return InterviewService(
+        db,
+        on_answer=AssessmentService(db).after_answer,
+        job_fit=lambda sender: JobFitService(db).replies(sender),
+    )
+
+
+@lru_cache(maxsize=1)
+def job_fit() -> JobFitService:
+    return JobFitService(service().db)
+
+
+def warm_up() -> None:
+    """Load the scoring model in the background when the action server starts, so the first
+    free-text answer does not wait for it."""
+
+    def _load() -> None:
+        from nlu.scoring import get_scorer
+
+        try:
+            get_scorer()
+        except Exception:  # scoring then fails per answer, logged; the interview goes on
+            logging.getLogger(__name__).exception("could not load the scoring model")
+
+    threading.Thread(target=_load, name="scorer-warm-up", daemon=True).start()
 
 
 async def call(fn: Callable[..., T], *args: Any) -> T:

@@ -19,7 +19,8 @@ MAX_MESSAGE_CHARS = 20_000
 _JOB_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,80}$")
 
 COMMANDS_HELP = (
-    "Commands: /repeat, /back, /skip, /pause, /help, /human, /withdraw, /jobs, /start <job>."
+    "Commands: /repeat, /back, /skip, /pause, /help, /human, /withdraw, /jobs, /fit, "
+    "/start <job>."
 )
 
 

@@ -234,5 +234,80 @@ def bench_turns(
     typer.echo(json.dumps(doc, indent=2))
 
 
+@app.command()
+def rescore(
+    ref: Annotated[str, typer.Argument(help="job id (every application) or application id")],
+) -> None:
+    """Score every free-text answer again with the current model; old scores are kept."""
+    from screening.assessment import AssessmentService
+
+    service = AssessmentService(_db(load_settings()))
+    applications = service.applications_for(ref)
+    if not applications:
+        typer.secho(f"no job or application matches {ref!r}", fg="red", err=True)
+        raise typer.Exit(1)
+    total = 0
+    for i, application_id in enumerate(applications, 1):
+        total += service.rescore(application_id)
+        typer.echo(f"\r  {i}/{len(applications)} applications", nl=False, err=True)
+    typer.echo("", err=True)
+    typer.echo(f"Rescored {total} answers in {len(applications)} applications.")
+
+
+@app.command("score")
+def score_cmd(
+    input_path: Annotated[Path, typer.Option("--input", "-i", help="CSV to score")],
+    output_path: Annotated[Path, typer.Option("--output", "-o", help="where to write it")],
+    batch_size: Annotated[int, typer.Option(min=1, help="answers per scoring batch")] = 128,
+) -> None:
+    """Score free-text answers in a CSV (question, reference_answer, student_answer[, key_points]).
+
+    Every row is written back with `score` (0-1; empty when not scored), `score_status` and
+    `explanation` (JSON); other columns are carried through. Malformed rows are reported on
+    stderr by row number and the rest are still scored.
+    """
+    from nlu.scoring.csv_io import CsvInputError, score_csv
+    from nlu.scoring.scorer import get_scorer
+
+    def loading_scorer():  # type: ignore[no-untyped-def]
+        typer.echo("Loading the scoring model…", err=True)
+        return get_scorer()
+
+    try:
+        report = score_csv(input_path, output_path, loading_scorer, batch_size=batch_size,
+                           progress=lambda msg: typer.echo(msg, err=True))  # fmt: skip
+    except CsvInputError as exc:
+        typer.secho(f"parley score: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from None
+    for old, new in report.renamed.items():
+        typer.secho(f"input column '{old}' kept as '{new}'", fg="yellow", err=True)
+    for problem in report.problems:
+        typer.secho(problem, fg="yellow", err=True)
+    typer.echo(f"{report.rows} rows: {report.scored} scored, {report.insufficient} not scored "
+               f"(insufficient data, for review), {report.errors} malformed -> {output_path}",
+               err=True)  # fmt: skip
+
+
+@bench_app.command("scoring")
+def bench_scoring(
+    as_json: Annotated[bool, typer.Option("--json", help="print only the JSON on stdout")] = False,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="folder with saf_train.csv and saf_dev_unseen_answers.csv")
+    ] = None,
+) -> None:
+    """Answer scorer: validity on SAF (grouped CV and dev) beside TF-IDF cosine, and speed."""
+    from parley.bench_scoring import BenchError, run_benchmark
+    from parley.bench_scoring import summary as scoring_summary
+
+    try:
+        doc = run_benchmark(data_dir)
+    except BenchError as exc:
+        typer.secho(f"bench scoring: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from None
+    if not as_json:
+        typer.echo(scoring_summary(doc))
+    typer.echo(json.dumps(doc, indent=2))
+
+
 def main() -> None:  # pragma: no cover - console entry
     sys.exit(app())

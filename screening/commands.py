@@ -23,6 +23,7 @@ class Command(StrEnum):
     HELP = "help"
     HUMAN = "human_handoff"
     WITHDRAW = "withdraw"
+    JOB_FIT = "job_fit"
 
 
 # What a person may type after "/" on any channel, mapped to the Rasa intent it stands for.
@@ -41,6 +42,8 @@ SLASH_ALIASES: dict[str, str] = {
     "agent": Command.HUMAN,
     "withdraw": Command.WITHDRAW,
     "stop": Command.WITHDRAW,
+    "fit": Command.JOB_FIT,
+    "match": Command.JOB_FIT,
 }
 # Rasa intent names may also be typed directly ("/go_back"), as buttons send them.
 SLASH_ALIASES.update({str(c): c for c in Command})
@@ -106,6 +109,12 @@ _CUES: dict[Command, tuple[str, ...]] = {
         r"\bnot interested\b",
         r"\bi want to stop\b",
         r"\bend (the |this )?interview\b",
+    ),
+    Command.JOB_FIT: (
+        r"\bjobs? (would |might |could )?(fit|suit|match)",
+        r"\b(fit|suit|match)(es)? me\b",
+        r"\bbest (job|match)",
+        r"\bright job for me\b",
     ),
 }
 _CUE_RE = {cmd: re.compile("|".join(cues), re.IGNORECASE) for cmd, cues in _CUES.items()}

@@ -9,6 +9,7 @@ SQLite and PostgreSQL, and every channel gets exactly the same behaviour.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -75,6 +76,7 @@ class Outcome:
 
     replies: list[Reply] = field(default_factory=list)
     slot_value: Any = None
+    saved: tuple[str, str] | None = None  # (application id, question id) of a stored answer
 
     def say(self, text: str, buttons: list[tuple[str, str]] | None = None) -> Outcome:
         self.replies.append(Reply(text, tuple(buttons or ())))
@@ -116,7 +118,8 @@ HELP_TEXT = (
     "• 'skip' — skip a question marked optional\n"
     "• 'pause' — continue later, from this question (even days later)\n"
     "• 'human' — ask a person to contact you\n"
-    "• 'withdraw' — withdraw your application"
+    "• 'withdraw' — withdraw your application\n"
+    "• 'which jobs fit me?' — see the open jobs that match what you've told me"
 )
 
 
@@ -139,9 +142,19 @@ def _now() -> datetime:
 class InterviewService:
     """Use cases of a screening interview, one database transaction each."""
 
-    def __init__(self, db: Database, today: date | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        today: date | None = None,
+        on_answer: Callable[[str, str], None] | None = None,
+        job_fit: Callable[[str], list[Reply]] | None = None,
+    ) -> None:
+        """`on_answer(application_id, question_id)` runs after each answer is committed
+        (the assessment hooks in here to score it); its failures never reach the candidate."""
         self.db = db
         self._today = today
+        self._on_answer = on_answer
+        self._job_fit = job_fit
 
     def today(self) -> date:
         return self._today or datetime.now(UTC).date()
@@ -505,15 +518,28 @@ class InterviewService:
             if app.pending_action == "withdraw":
                 return self._confirm_withdraw(s, app, text)
             command = recognise_command(text, nlu)
-            if command is None and text.lstrip().startswith("/"):
+            if command is None and not text.lstrip().startswith("/"):
+                outcome = self._answer(s, app, text, channel)
+            elif command is None:
                 # A payload such as /start{...} or /list_jobs is never an answer.
                 return Outcome().say(
                     f"You're in the middle of the interview for {app.job.title}. To switch to "
                     "another job, say 'pause' first.\n" + HELP_TEXT
                 )
-            if command is not None:
-                return self._command(s, app, command, channel)
-            return self._answer(s, app, text, channel)
+            elif command == Command.JOB_FIT:
+                outcome = Outcome()
+            else:
+                outcome = self._command(s, app, command, channel)
+        if command == Command.JOB_FIT:
+            # Outside the transaction: matching reads the database itself.
+            outcome.replies = self._job_fit(sender_id) if self._job_fit else []
+            outcome.replies.append(Reply("Now, back to the interview:"))
+        if outcome.saved and self._on_answer is not None:
+            try:
+                self._on_answer(*outcome.saved)
+            except Exception:  # the answer is safe; a later `parley rescore` can score it
+                log.exception("post-answer hook failed for application %s", outcome.saved[0])
+        return outcome
 
     def _answer(self, s: Any, app: Application, text: str, channel: str) -> Outcome:
         job = definition_of(app.job)
@@ -540,8 +566,11 @@ class InterviewService:
         row.answered_at = _now()
         s.flush()
         if parsed.knockout:
-            return self._finish(s, app, Status.KNOCKED_OUT, knocked_out_by=question.id)
-        return self._advance(s, app)
+            outcome = self._finish(s, app, Status.KNOCKED_OUT, knocked_out_by=question.id)
+        else:
+            outcome = self._advance(s, app)
+        outcome.saved = (app.id, question.id)
+        return outcome
 
     def _advance(self, s: Any, app: Application) -> Outcome:
         job = definition_of(app.job)
@@ -625,6 +654,7 @@ class InterviewService:
             s.flush()
             outcome = self._advance(s, app)
             outcome.replies.insert(0, Reply("Skipped."))
+            outcome.saved = (app.id, question.id)
             return outcome
         if command == Command.PAUSE:
             app.status = Status.PAUSED

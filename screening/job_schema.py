@@ -132,6 +132,21 @@ def _fold_option(option: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+#: Profile fields a question's answer can fill, and the question kinds that can fill each.
+PROFILE_FIELDS: dict[str, tuple[str, ...]] = {
+    "skills": ("free_text", "choice"),
+    "years_experience": ("number",),
+    "location": ("free_text", "choice"),
+    "work_mode": ("choice",),
+    "salary_expectation": ("number",),
+    "availability": ("date",),
+}
+ProfileField = Literal[
+    "skills", "years_experience", "location", "work_mode", "salary_expectation", "availability"
+]
+WorkMode = Literal["onsite", "hybrid", "remote"]
+
+
 class _StrictModel(BaseModel):
     """Base for every job-file model: unknown keys are errors, so typos cannot go unnoticed."""
 
@@ -158,6 +173,8 @@ class _QuestionBase(_StrictModel):
     prompt: PromptText
     #: Whether the candidate may skip the question. Knockout questions may never be skipped.
     optional: bool = False
+    #: Which part of the candidate's profile the answer fills (used for job matching).
+    profile: ProfileField | None = None
 
     @property
     def has_knockout(self) -> bool:
@@ -337,6 +354,18 @@ _KIND_MODELS: dict[str, type[BaseModel]] = {
 }
 
 
+class Matching(_StrictModel):
+    """The job's side of job matching: skills, experience, place of work and budget."""
+
+    skills: list[ShortText] = Field(default_factory=list, max_length=40)
+    min_years: Annotated[float, Field(ge=0, le=60)] = 0
+    work_mode: WorkMode = "onsite"
+    #: City or region of the workplace (ignored for fully remote jobs).
+    city: ShortText | None = None
+    salary_max: Annotated[float, Field(gt=0)] | None = None
+    currency: Annotated[str, StringConstraints(min_length=3, max_length=3)] = "EUR"
+
+
 class JobDefinition(_StrictModel):
     """One job opening and its screening questions, exactly as loaded from a job file."""
 
@@ -355,6 +384,27 @@ class JobDefinition(_StrictModel):
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)
     ] = DEFAULT_NEXT_STEPS
     questions: list[Question] = Field(min_length=1, max_length=50)
+    #: What the job asks for, compared with candidates' profiles ("which jobs fit me?").
+    matching: Matching | None = None
+
+    @field_validator("questions")
+    @classmethod
+    def _profile_kinds(cls, value: list[Any]) -> list[Any]:
+        for question in value:
+            allowed = PROFILE_FIELDS.get(question.profile or "")
+            if allowed and question.kind not in allowed:
+                raise PydanticCustomError(
+                    "profile_kind",
+                    "question '{question_id}' fills profile field '{field}', which needs a "
+                    "{allowed} question, not {kind}",
+                    {
+                        "question_id": question.id,
+                        "field": question.profile,
+                        "allowed": " or ".join(allowed),
+                        "kind": question.kind,
+                    },
+                )
+        return value
 
     @field_validator("questions")
     @classmethod

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+
 from screening.interview import definition_of
 from storage.db import Database
-from storage.models import Application, Candidate
+from storage.models import AnswerScore, Application, ApplicationScore, Candidate
 from storage.repositories import ApplicationRepository, CandidateRepository
 
 
@@ -32,7 +34,42 @@ def interview_report(db: Database, ref: str) -> list[dict[str, Any]]:
 def _application(s: Any, app: Application) -> dict[str, Any]:
     job = definition_of(app.job)
     prompts = {q.id: q.prompt for q in job.questions}
+    scores: dict[str, AnswerScore] = {}
+    for row in s.scalars(
+        select(AnswerScore).where(AnswerScore.application_id == app.id).order_by(AnswerScore.id)
+    ):
+        scores[row.question_id] = row
+    overall = s.scalars(
+        select(ApplicationScore)
+        .where(ApplicationScore.application_id == app.id)
+        .order_by(ApplicationScore.id.desc())
+    ).first()
+    answers = ApplicationRepository(s).answers(app.id)
+    revisions = {a.question_id: a.revision for a in answers}
+
+    def score_of(question_id: str) -> dict[str, Any] | None:
+        row = scores.get(question_id)
+        if row is None or row.answer_revision != revisions.get(question_id):
+            return None
+        return {
+            "status": row.status,
+            "score": row.score,
+            "needs_review": row.needs_review,
+            "explanation": row.explanation,
+            "model": f"{row.model_name}@{row.model_version}",
+            "scorer_version": row.scorer_version,
+        }
+
     return {
+        "assessment": None
+        if overall is None
+        else {
+            "overall": overall.overall,
+            "knocked_out": overall.knocked_out,
+            "complete": overall.complete,
+            "needs_review": overall.breakdown.get("needs_review", []),
+            "computed_at": overall.created_at.isoformat(),
+        },
         "application_id": app.id,
         "candidate_id": app.candidate_id,
         "job": {"id": app.job.slug, "version": app.job.version, "title": app.job.title},
@@ -54,7 +91,8 @@ def _application(s: Any, app: Application) -> dict[str, Any]:
                 "revision": a.revision,
                 "channel": a.channel,
                 "answered_at": a.answered_at.isoformat(),
+                "ai_score": score_of(a.question_id),
             }
-            for a in ApplicationRepository(s).answers(app.id)
+            for a in answers
         ],
     }

@@ -213,3 +213,49 @@ class HandoffRequest(Base):
     status: Mapped[str] = mapped_column(String(20), default="open")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None]
+
+
+class AnswerScore(Base):
+    """An AI score of one answer revision, with its explanation and the exact versions used.
+
+    Rows are appended, never updated: a rescore with a new model adds a row, so every score
+    that was ever shown stays reproducible. The current score is the newest row for the
+    answer's current revision.
+    """
+
+    __tablename__ = "answer_scores"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    answer_id: Mapped[int] = mapped_column(ForeignKey("answers.id", ondelete="CASCADE"), index=True)
+    application_id: Mapped[str] = mapped_column(
+        ForeignKey("applications.id", ondelete="CASCADE"), index=True
+    )
+    question_id: Mapped[str] = mapped_column(String(64))
+    answer_revision: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))  # scored | insufficient_data
+    score: Mapped[float | None] = mapped_column(Float)
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    explanation: Mapped[dict[str, Any]] = mapped_column(JSON)
+    model_name: Mapped[str] = mapped_column(String(200))
+    model_version: Mapped[str] = mapped_column(String(80))
+    scorer_version: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApplicationScore(Base):
+    """The overall score of an application at one point in time, with its breakdown."""
+
+    __tablename__ = "application_scores"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[str] = mapped_column(
+        ForeignKey("applications.id", ondelete="CASCADE"), index=True
+    )
+    overall: Mapped[float | None] = mapped_column(Float)
+    knocked_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    complete: Mapped[bool] = mapped_column(Boolean, default=False)
+    breakdown: Mapped[dict[str, Any]] = mapped_column(JSON)
+    model_name: Mapped[str] = mapped_column(String(200))
+    model_version: Mapped[str] = mapped_column(String(80))
+    scorer_version: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

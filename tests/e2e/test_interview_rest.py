@@ -14,7 +14,9 @@ from sqlalchemy import func, select
 from bot.inbound import prepare
 from storage.models import (
     Answer,
+    AnswerScore,
     Application,
+    ApplicationScore,
     ChannelIdentity,
     ConsentRecord,
     HandoffRequest,
@@ -97,6 +99,18 @@ def test_happy_path(stack: Stack, sender: str) -> None:
     assert answers["start_date"].normalized["value"] == "2027-03-01"
     app = application_of(stack, sender)
     assert app is not None and app.status == "completed"
+    # Scored in the action server as answers arrived: the shortlist is ready at the end.
+    with stack.db.transaction() as s:
+        scores = {
+            r.question_id: r
+            for r in s.scalars(select(AnswerScore).where(AnswerScore.application_id == app.id))
+        }
+        overall = s.scalars(
+            select(ApplicationScore).where(ApplicationScore.application_id == app.id)
+        ).all()
+    assert set(scores) == {"motivation", "anything_else"}
+    assert scores["motivation"].status == "scored" and scores["motivation"].model_version
+    assert overall and overall[-1].complete and overall[-1].overall is not None
     # After the end, messages get a sensible status reply, and nothing is stored.
     after = stack.texts(sender, "hello")
     assert any("is complete" in t for t in after)
@@ -211,13 +225,16 @@ def test_unknown_job_and_bad_input(stack: Stack, sender: str) -> None:
 
 def test_two_messages_at_once_from_one_sender(stack: Stack, sender: str) -> None:
     begin(stack, sender)
+    # The same message twice at once (a double send). Rasa's lock store serialises the turns:
+    # the first answers question 1, the second is checked against question 2 (yes/no) and
+    # re-asked — never a duplicated or overwritten answer, whichever arrives first.
+    text = VALID[0][1]
     with ThreadPoolExecutor(2) as pool:
-        results = list(pool.map(lambda t: stack.say(sender, t), [VALID[0][1], "yes"]))
+        results = list(pool.map(lambda t: stack.say(sender, t), [text, text]))
     assert all(results)
     answers = answers_of(stack, sender)
-    # Rasa's lock store serialises the two turns: each answer lands on its own question.
-    assert set(answers) == {"motivation", "right_to_work"}
-    assert all(a.revision == 1 for a in answers.values())
+    assert set(answers) == {"motivation"}
+    assert answers["motivation"].revision == 1 and answers["motivation"].raw_text == text
 
 
 def test_concurrent_candidates_lose_nothing(stack: Stack) -> None:
@@ -273,8 +290,12 @@ def test_prod_settings_full_interview_and_restart(prod_stack: Stack) -> None:
     prod_stack.restart_servers()
     replies = prod_stack.texts(sender, "hello")
     assert "Welcome back" in replies[0] and "Question 2 of 6" in replies[-1]
-    with ThreadPoolExecutor(2) as pool:
-        list(pool.map(lambda t: prod_stack.say(sender, t), ["yes", "4"]))
+    with ThreadPoolExecutor(2) as pool:  # a double send, serialised by the Redis lock store
+        list(pool.map(lambda t: prod_stack.say(sender, t), ["yes", "yes"]))
+    answers = answers_of(prod_stack, sender)
+    assert set(answers) == {"motivation", "right_to_work"}
+    assert answers["right_to_work"].revision == 1
+    prod_stack.texts(sender, "4")
     for _, text in VALID[3:]:
         prod_stack.texts(sender, text)
     answers = answers_of(prod_stack, sender)

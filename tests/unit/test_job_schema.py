@@ -167,8 +167,12 @@ def test_sample_jobs_load_and_use_every_kind(name: str) -> None:
     job = load_job_file(JOBS_DIR / name)
     assert 6 <= len(job.questions) <= 9
     assert {q.kind for q in job.questions} == set(QUESTION_KINDS)
-    free_texts = [q for q in job.questions if isinstance(q, FreeTextQuestion)]
+    # Screening questions (profile questions only gather facts for job matching).
+    free_texts = [
+        q for q in job.questions if isinstance(q, FreeTextQuestion) and q.profile is None
+    ]
     assert len(free_texts) >= 2
+    assert job.matching is not None
     for question in free_texts:
         assert len(question.reference_answer) > 100
         assert 3 <= len(question.key_points) <= 5
