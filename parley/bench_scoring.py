@@ -129,10 +129,14 @@ def _grouped_cv(train: Dataset, tfidf_train: np.ndarray) -> dict[str, Any]:
             bpred[te] = _fit_apply(base[tr, 0], y[tr], base[te, 0])
         full = np.zeros(len(train.y))
         full[train.scored] = pred
+        bfull = np.zeros(len(train.y))
+        for tr, te in split(train.groups):
+            bfull[te] = _fit_apply(tfidf_train[tr], train.y[tr], tfidf_train[te])
         out[name] = {
             "scorer": metrics.summary(y, pred),
             "tfidf_cosine": metrics.summary(y, bpred),
             "scorer_all_answers_refused_as_0": metrics.summary(train.y, full),
+            "tfidf_cosine_all_answers": metrics.summary(train.y, bfull),
         }
     return out
 
@@ -188,6 +192,7 @@ def run_benchmark(data_dir: Path | None = None, speed_samples: int = 252) -> dic
     }
 
     # Speed: contexts are warm (every dev question was seen above); answers are not cached.
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     sample = dev_items[: max(1, min(speed_samples, len(dev_items)))]
     latencies = []
     for item in sample:
@@ -217,6 +222,7 @@ def run_benchmark(data_dir: Path | None = None, speed_samples: int = 252) -> dic
             "batch_answers": len(dev_items),
             "model_load_s": round(load_s, 2),
             "torch_threads": torch.get_num_threads(),
+            "load_average_1m_at_start": None if load_before is None else round(load_before, 2),
             "cpu_count": os.cpu_count(),
             "machine": platform.machine(),
         },

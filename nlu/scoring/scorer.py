@@ -102,6 +102,7 @@ class AnswerScore:
                 "point": k.point,
                 "similarity": round(k.similarity, 3),
                 "coverage": round(k.coverage, 3),
+                "term_recall": round(k.term_recall, 3),
                 "evidence": k.evidence,
             }
             for k in self.key_points
@@ -112,6 +113,7 @@ class AnswerScore:
                 "point": k.point,
                 "similarity": round(k.similarity, 3),
                 "coverage": round(k.coverage, 3),
+                "term_recall": round(k.term_recall, 3),
             }
             for k in self.key_points
             if not k.covered
