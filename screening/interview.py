@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from functools import lru_cache
 from typing import Any
 
 from privacy.notice import NOTICE_VERSION, ai_disclosure, notice_summary
@@ -123,16 +122,17 @@ HELP_TEXT = (
 )
 
 
-@lru_cache(maxsize=256)
-def _definition(job_id: int, content_hash: str, raw: str) -> JobDefinition:
-    return JobDefinition.model_validate_json(raw)
+_DEFINITIONS: dict[tuple[int, str], JobDefinition] = {}
 
 
 def definition_of(job: Job) -> JobDefinition:
-    """The validated definition of a job version (cached: versions never change)."""
-    import json
-
-    return _definition(job.id, job.content_hash, json.dumps(job.definition))
+    """The validated definition of a job version, parsed once per process: versions never
+    change, so (id, content hash) is a safe key and the hot path does no validation."""
+    key = (job.id, job.content_hash)
+    cached = _DEFINITIONS.get(key)
+    if cached is None:
+        cached = _DEFINITIONS[key] = JobDefinition.model_validate(job.definition)
+    return cached
 
 
 def _now() -> datetime:
