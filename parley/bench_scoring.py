@@ -199,9 +199,12 @@ def run_benchmark(data_dir: Path | None = None, speed_samples: int = 252) -> dic
         start = time.perf_counter()
         scorer.score(item)
         latencies.append((time.perf_counter() - start) * 1000.0)
+    workers = min(os.cpu_count() or 1, 4)
     start = time.perf_counter()
-    scorer.score_batch(dev_items)
+    scorer.score_batch(dev_items, workers=workers)
     batch_s = time.perf_counter() - start
+    tokens = [len(scorer.encoder.tokenizer(i.answer, verbose=False)["input_ids"])
+              for i in dev_items]  # fmt: skip
     import torch
 
     return {
@@ -220,6 +223,9 @@ def run_benchmark(data_dir: Path | None = None, speed_samples: int = 252) -> dic
             },
             "batch_answers_per_s": round(len(dev_items) / batch_s, 1),
             "batch_answers": len(dev_items),
+            "batch_workers": workers,
+            "mean_answer_word_pieces": round(float(np.mean(tokens)), 1),
+            "encoder_precision": scorer.encoder.precision,
             "model_load_s": round(load_s, 2),
             "torch_threads": torch.get_num_threads(),
             "load_average_1m_at_start": None if load_before is None else round(load_before, 2),

@@ -3,13 +3,17 @@
 Why these features: raw answer-to-reference cosine mostly measures "talks about the same topic",
 which every on-topic answer does, and its level differs from question to question (on SAF,
 leave-one-question-out r = 0.04 for real answers). The four features below are built to carry
-over to questions never seen in calibration, and each one only ever raises the score:
+over to questions never seen in calibration, and each one only ever raises the score. (Adding
+whole-answer cosines to the reference and the question was measured: +0.015 grouped-CV r, but
+with a negative weight on "similar to the reference" that no candidate could make sense of, so
+they are left out.)
 
-* keypoint_coverage — each key point is matched against every answer sentence (and the whole
-  answer); its best cosine is measured *relative to the key point's similarity to the question*,
-  `(best - kp·q) / (1 - kp·q)`, so restating the question earns nothing. Averaged over the
-  better-covered half of the key points: references often list more points or alternatives
-  than a full-marks answer needs ("state at least 4 of ...").
+* keypoint_coverage — each key point is matched against every answer sentence, every clause
+  of a long sentence (`split_clauses`: one sentence often covers several points), and the
+  whole answer; its best cosine is measured *relative to the key point's similarity to the
+  question*, `(best - kp·q) / (1 - kp·q)`, so restating the question earns nothing. Averaged
+  over the better-covered half of the key points: references often list more points or
+  alternatives than a full-marks answer needs ("state at least 4 of ...").
 * keypoint_term_alignment — BERTScore-style recall: each content word piece of a key point finds
   its most similar word piece in the answer; word pieces that occur in the question are dropped
   on both sides (question demoting). Same better-half average.
@@ -36,6 +40,7 @@ from nlu.scoring.text import (
     content_words,
     derive_key_points,
     normalize_space,
+    split_clauses,
     split_sentences,
     words,
 )
@@ -52,6 +57,7 @@ FEATURE_LABELS: dict[str, str] = {
     "answer_precision": "how much of the answer is about the reference content",
     "length_vs_reference": "length compared with the reference answer",
 }
+EVIDENCE_TOLERANCE = 0.03  # cosine a shorter quoted unit may give up against the best one
 MAX_KQ = 0.9  # cap on a key point's similarity to the question, so the rescaling stays stable
 
 
@@ -247,23 +253,40 @@ def analyse(
     whole = states.sentence_vector()
     sent_vecs: list[np.ndarray] = []
     sent_text: list[str] = []
-    sent_spans: list[tuple[int, int]] = []
+    sent_spans: list[tuple[int, int]] = []  # leaf units (clauses, else sentences) for terms
+    leaf_text: list[str] = []
+    unit_vecs: list[np.ndarray] = []  # clauses of long sentences: finer units for matching
+    unit_text: list[str] = []
     for sent, (start, end) in zip(sentences, spans, strict=True):
         vec = states.span_vector(start, end) if start >= 0 else None
         if vec is not None:
             sent_vecs.append(vec)
             sent_text.append(sent)
-            sent_spans.append((start, end))
-    columns = np.vstack([*sent_vecs, whole]) if sent_vecs else whole[None, :]
-    sims = ctx.kp_vecs @ columns.T  # (k, sentences + 1)
+            at = 0
+            clause_spans: list[tuple[str, int, int]] = []
+            for clause in split_clauses(sent):
+                c_start = sent.find(clause, at)
+                at = c_start + len(clause)
+                c_vec = states.span_vector(start + c_start, start + at)
+                if c_vec is not None:
+                    unit_vecs.append(c_vec)
+                    unit_text.append(clause)
+                    clause_spans.append((clause, start + c_start, start + at))
+            # Term evidence is quoted from the smallest unit: a clause where there are some.
+            for leaf, l_start, l_end in clause_spans or [(sent, start, end)]:
+                sent_spans.append((l_start, l_end))
+                leaf_text.append(leaf)
+    units = [*sent_text, *unit_text]  # every quotable unit: sentences, then clauses
+    columns = np.vstack([*sent_vecs, *unit_vecs, whole]) if units else whole[None, :]
+    sims = ctx.kp_vecs @ columns.T  # (k, units + 1)
     best = sims.max(axis=1)
     coverage = np.clip((best - ctx.kp_q) / (1.0 - ctx.kp_q), 0.0, 1.0)
     raw_cov = (best - ctx.kp_q) / (1.0 - ctx.kp_q)
-    sent_q = columns[: len(sent_text)] @ ctx.q_vec if sent_text else np.zeros(0)
+    sent_q = columns[: len(units)] @ ctx.q_vec if units else np.zeros(0)
 
     keep = tokens.mask(states.ids, ctx.question_ids)
     answer_tokens = _rows_unit(states.states[keep])
-    # Which kept sentence each kept answer token lies in (-1: none), for term evidence.
+    # Which leaf unit each kept answer token lies in (-1: none), for term evidence.
     token_sentence = np.full(len(answer_tokens), -1, dtype=np.int64)
     kept_starts = states.offsets[keep][:, 0]
     for j, (start, end) in enumerate(sent_spans):
@@ -286,17 +309,22 @@ def analyse(
         where = token_sentence[kp_best_token[start:end]] if len(answer_tokens) else []
         votes = np.bincount(
             where[where >= 0], weights=kp_recall_rows[start:end][where >= 0],
-            minlength=len(sent_text),
+            minlength=len(leaf_text),
         ) if len(where) else np.zeros(0)  # fmt: skip
         if len(votes) and votes.max() > 0:
-            term_evidence[i] = sent_text[int(votes.argmax())]
+            term_evidence[i] = leaf_text[int(votes.argmax())]
 
     matches: list[KeyPointMatch] = []
     for i, point in enumerate(ctx.key_points):
         evidence, sim, margin = None, float(best[i]), 0.0
-        if sent_text:
-            j = int(np.argmax(sims[i, : len(sent_text)]))
-            evidence, sim = sent_text[j], float(sims[i, j])
+        if units:
+            row = sims[i, : len(units)]
+            top = int(np.argmax(row))
+            # A clause of the best sentence that is about as close: quote just that part.
+            near = [u for u in np.flatnonzero(row >= row[top] - EVIDENCE_TOLERANCE).tolist()
+                    if units[u] in units[top]]  # fmt: skip
+            j = min(near, key=lambda u: (len(units[u]), -row[u]))
+            evidence, sim = units[j], float(row[j])
             margin = sim - float(sent_q[j]) if ctx.mode != "question_only" else sim
         clipped = float(np.clip(sim, 0.0, 1.0))
         matches.append(KeyPointMatch(point, clipped, float(coverage[i]), evidence, margin,

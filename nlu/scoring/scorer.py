@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -40,11 +42,13 @@ from nlu.scoring.features import (
 from nlu.scoring.guard import GuardResult, off_topic, precheck
 from nlu.scoring.text import normalize_space, words
 
-SCORER_VERSION = "1.0.0"
+SCORER_VERSION = "1.1.0"
 CALIBRATION_PATH = Path(__file__).with_name("calibration.json")
+EVIDENCE_MIN_SIM = 0.5  # a unit this close to a key point is about it (for quoting evidence)
 MAX_ANSWER_CHARS = 3000  # ~700 word pieces; longer answers are cut (with a note)
 
 Status = Literal["scored", "insufficient_data"]
+_Key = tuple[str, str, tuple[str, ...], str]  # question, reference, key points, answer text
 
 
 @dataclass(frozen=True)
@@ -242,16 +246,35 @@ class Scorer:
         """Score one answer."""
         return self.score_batch([item])[0]
 
-    def score_batch(self, items: Sequence[ScoreInput], batch_size: int = 128) -> list[AnswerScore]:
+    def score_batch(
+        self, items: Sequence[ScoreInput], batch_size: int = 128, workers: int | None = None
+    ) -> list[AnswerScore]:
         """Score many answers; identical answers to the same question are encoded once.
 
         Each answer is encoded on its own (unpadded), so its score does not depend on the rest
-        of the batch; `batch_size` only bounds how many analyses are held at once.
+        of the batch; `batch_size` only bounds how many analyses are held at once. `workers`
+        answers are encoded at once, each on one CPU thread (default: one per core, for more
+        than a handful of answers): on two cores that is ~1.5x the throughput of one answer
+        at a time on two threads, because a single short sequence cannot keep both busy.
         """
         results: list[AnswerScore] = []
         batch_size = max(1, int(batch_size))
-        for start in range(0, len(items), batch_size):
-            results.extend(self._score_chunk(items[start : start + batch_size]))
+        if workers is None:
+            workers = min(os.cpu_count() or 1, 4) if len(items) >= 8 else 1
+        workers = max(1, int(workers))
+        if workers == 1:
+            for start in range(0, len(items), batch_size):
+                results.extend(self._score_chunk(items[start : start + batch_size], None))
+            return results
+        torch = self.encoder._torch
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            with ThreadPoolExecutor(workers, thread_name_prefix="scorer") as pool:
+                for start in range(0, len(items), batch_size):
+                    results.extend(self._score_chunk(items[start : start + batch_size], pool))
+        finally:
+            torch.set_num_threads(threads)
         return results
 
     # -- internals --------------------------------------------------------------------------
@@ -275,32 +298,41 @@ class Scorer:
             return None
         return self.contexts.get(question, reference, points)
 
-    def _score_chunk(self, items: Sequence[ScoreInput]) -> list[AnswerScore]:
-        done: dict[tuple[str, str, tuple[str, ...], str], AnswerScore] = {}
-        out: list[AnswerScore] = []
-        for item in items:
+    def _score_chunk(
+        self, items: Sequence[ScoreInput], pool: ThreadPoolExecutor | None
+    ) -> list[AnswerScore]:
+        out: list[AnswerScore | None] = [None] * len(items)
+        todo: dict[_Key, list[int]] = {}
+        pending: dict[_Key, tuple[QuestionContext, str, tuple[str, ...]]] = {}
+        for i, item in enumerate(items):
             ctx = self._context(item)
             text, note = truncate_answer(normalize_space(item.answer or ""))
             notes = (note,) if note else ()
             if ctx is None:
-                out.append(self._insufficient(
+                out[i] = self._insufficient(
                     GuardResult("no_question", "there is no question, reference answer or key "
-                                "points to score the answer against"), notes))  # fmt: skip
+                                "points to score the answer against"), notes)  # fmt: skip
                 continue
             ref_words = len(words(ctx.reference)) if ctx.mode != "question_only" else 10**6
             guard = precheck(text, ref_words, item.transcript_confidence, self.tokens.words)
             if guard is not None:
-                out.append(self._insufficient(guard, notes))
+                out[i] = self._insufficient(guard, notes)
                 continue
             key = (ctx.question, ctx.reference, ctx.key_points, text)
-            cached = done.get(key)
-            if cached is None:
-                states = self.encoder.encode_tokens(text)
-                analysis = analyse(ctx, text, states, self.tokens)
-                cached = self._from_analysis(ctx, analysis, notes)
-                done[key] = cached
-            out.append(cached)
-        return out
+            todo.setdefault(key, []).append(i)
+            pending.setdefault(key, (ctx, text, notes))
+
+        def run(key: _Key) -> AnswerScore:
+            ctx, text, notes = pending[key]
+            analysis = analyse(ctx, text, self.encoder.encode_tokens(text), self.tokens)
+            return self._from_analysis(ctx, analysis, notes)
+
+        keys = list(todo)
+        scored = list(pool.map(run, keys)) if pool is not None else [run(k) for k in keys]
+        for key, result in zip(keys, scored, strict=True):
+            for i in todo[key]:
+                out[i] = result
+        return [r for r in out if r is not None]
 
     def _meta(self) -> dict[str, str]:
         return {
@@ -332,7 +364,10 @@ class Scorer:
         evidence = None
         if covered:
             by_sentence = cal.covered_by_sentence(m.similarity, m.margin)
-            evidence = m.evidence if by_sentence or m.term_evidence is None else m.term_evidence
+            # Covered by its terms alone: quote the closest unit if it is about the point at
+            # all, else the unit that holds most of the terms.
+            semantic = by_sentence or m.term_evidence is None or m.similarity >= EVIDENCE_MIN_SIM
+            evidence = m.evidence if semantic else m.term_evidence
         return KeyPointResult(
             point=m.point,
             covered=covered,

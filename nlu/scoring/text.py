@@ -97,6 +97,57 @@ def split_sentences(text: str, max_chars: int = 400) -> list[str]:
     return out
 
 
+# Where a long sentence may be cut into clauses: punctuation, and conjunctions that usually
+# start a new statement ("..., and the receiver ...", "... while UDP ...").
+_CLAUSE_CUT = re.compile(
+    r"\s*[,:;()]\s+|\s+(?:and|but|while|whereas|because|so that|so|which|however|also|"
+    r"additionally|furthermore|moreover|then|since|unlike)\s+",
+    re.IGNORECASE,
+)
+_LEADING_LINK = re.compile(
+    r"^(?:and|but|while|whereas|because|so|which|however|also|then|since|unlike)\s+",
+    re.IGNORECASE,
+)
+CLAUSE_MIN_SENTENCE_WORDS = 12  # shorter sentences are one statement already
+CLAUSE_MIN_WORDS = 3  # shorter pieces are merged into the previous clause
+
+
+def split_clauses(sentence: str) -> list[str]:
+    """The clauses of a long sentence (in order; [] if it is short or has only one clause).
+
+    Why: one long sentence often covers several key points ("UDP has a fixed 8-byte header,
+    while TCP's is variable and it adds sequence numbers"); matched as a whole, only the point
+    it matches best is credited and quoted. Clauses are extra, finer units for key-point
+    matching; the sentence itself stays a unit too. Pieces are substrings of `sentence`.
+    """
+    if len(sentence.split()) < CLAUSE_MIN_SENTENCE_WORDS:
+        return []
+    pieces: list[str] = []
+    pos = 0
+    for m in _CLAUSE_CUT.finditer(sentence):
+        piece = sentence[pos : m.start()].strip()
+        if piece:
+            pieces.append(piece)
+        pos = m.end()
+    tail = sentence[pos:].strip(" .!?")
+    if tail:
+        pieces.append(tail)
+    pieces = [_LEADING_LINK.sub("", p) or p for p in pieces]
+    clauses: list[str] = []
+    for piece in pieces:
+        if clauses and len(piece.split()) < CLAUSE_MIN_WORDS:
+            start = sentence.find(clauses[-1])
+            end = sentence.find(piece, start + len(clauses[-1])) + len(piece)
+            clauses[-1] = sentence[start:end]  # glue the fragment (and what is between) on
+        else:
+            clauses.append(piece)
+    if clauses and len(clauses[0].split()) < CLAUSE_MIN_WORDS and len(clauses) > 1:
+        start = sentence.find(clauses[0])
+        end = sentence.find(clauses[1], start) + len(clauses[1])
+        clauses[:2] = [sentence[start:end]]
+    return clauses if len(clauses) > 1 else []
+
+
 def derive_key_points(reference: str, limit: int = 16) -> list[str]:
     """Key points from a reference answer: its sentences / list items, minus bare headings.
 

@@ -35,6 +35,7 @@ def test_loads_offline_and_gives_normalised_384d(encoder: SentenceEncoder) -> No
     assert encoder.encode([]).shape == (0, 384)
     assert encoder.model_name == "all-MiniLM-L6-v2"
     assert encoder.model_version.startswith("sha256:")
+    assert encoder.precision == "int8" and encoder.model_version.endswith("/int8")
     assert get_encoder() is encoder
 
 
@@ -59,3 +60,25 @@ def test_token_states_pool_to_the_sentence_embedding(encoder: SentenceEncoder) -
 def test_cached_encoding_matches(encoder: SentenceEncoder) -> None:
     texts = ["reference answer one", "key point two", "reference answer one"]
     np.testing.assert_allclose(encoder.encode_cached(texts), encoder.encode(texts), atol=1e-6)
+
+
+def test_precision_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nlu.embeddings import precision_setting
+
+    monkeypatch.delenv("PARLEY_SCORER_PRECISION", raising=False)
+    assert precision_setting() == "int8"
+    monkeypatch.setenv("PARLEY_SCORER_PRECISION", " FP32 ")
+    assert precision_setting() == "fp32"
+    monkeypatch.setenv("PARLEY_SCORER_PRECISION", "fp8")
+    with pytest.raises(ValueError, match="PARLEY_SCORER_PRECISION"):
+        precision_setting()
+
+
+def test_int8_encoder_stays_close_to_fp32(encoder: SentenceEncoder) -> None:
+    """Quantisation may move embeddings a little, never change what they say."""
+    full = SentenceEncoder(precision="fp32")
+    assert not full.model_version.endswith("/int8")
+    texts = ["TCP is connection-oriented.", "The receiver acknowledges every frame it gets."]
+    a, b = encoder.encode(texts), full.encode(texts)
+    assert (np.sum(a * b, axis=1) > 0.97).all()
+    assert float(a[0] @ a[1]) == pytest.approx(float(b[0] @ b[1]), abs=0.05)
