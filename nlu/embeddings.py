@@ -81,6 +81,63 @@ def _quantize(model: Any) -> Any:
         return quantize_dynamic(model, {torch.nn.Linear: per_channel_dynamic_qconfig})
 
 
+class _LastHiddenState:
+    """`model(input_ids).last_hidden_state` for one unpadded sequence (eager fallback)."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def __call__(self, input_ids: Any) -> Any:
+        return self.model(input_ids=input_ids).last_hidden_state
+
+
+def _traced_states(model: Any, tokenizer: Any) -> Any:
+    """A TorchScript trace of the encoder for single unpadded sequences, if it is exact.
+
+    Why: for a 30-word answer the transformers module tree costs about as much Python time
+    as the arithmetic; the trace runs the same kernels without it (~3 ms less per answer on
+    two cores). The trace is checked against the eager model on sequences shorter and longer
+    than the one it was traced with and on the longest allowed; if any output differs, or
+    tracing fails, the eager model is used — results are never traded for speed.
+    """
+    import warnings
+
+    import torch
+
+    eager = _LastHiddenState(model)
+    cls_id, sep_id = tokenizer.cls_token_id, tokenizer.sep_token_id
+
+    def sample(n: int) -> Any:
+        ids = torch.arange(n, dtype=torch.long).remainder(20000) + 2000
+        ids[0], ids[-1] = cls_id, sep_id
+        return ids[None, :]
+
+    class _Wrapped(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = model
+
+        def forward(self, input_ids: Any) -> Any:
+            return self.inner(input_ids=input_ids).last_hidden_state
+
+    from transformers.utils import logging as hf_logging
+
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # tracing reads config fields that log about themselves
+    try:
+        with warnings.catch_warnings(), torch.inference_mode():
+            warnings.simplefilter("ignore")
+            traced = torch.jit.trace(_Wrapped(), sample(48), check_trace=False)
+            for n in (2, 17, 131, MAX_TOKENS):
+                if not torch.equal(traced(sample(n)), eager(sample(n))):
+                    return eager
+    except Exception:  # any tracing problem means: use the eager model
+        return eager
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    return traced
+
+
 def _weights_file(path: Path) -> Path | None:
     for name in ("model.safetensors", "pytorch_model.bin"):
         if (path / name).is_file():
@@ -166,6 +223,7 @@ class SentenceEncoder:
         model = AutoModel.from_pretrained(str(self.path), local_files_only=True)
         model.eval()
         self.model = _quantize(model) if self.precision == "int8" else model
+        self._states = _traced_states(self.model, self.tokenizer)
         self.dim = int(self.model.config.hidden_size)
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -257,11 +315,7 @@ class SentenceEncoder:
             for w_ids, w_offs in windows:
                 seq = [cls_id, *w_ids, sep_id]
                 input_ids = torch.tensor([seq], dtype=torch.long)
-                out = self.model(
-                    input_ids=input_ids,
-                    attention_mask=torch.ones_like(input_ids),
-                    token_type_ids=torch.zeros_like(input_ids),
-                ).last_hidden_state[0]
+                out = self._states(input_ids)[0]
                 states.append(out.float().numpy())
                 all_ids.extend(seq)
                 all_offs.extend([(0, 0), *w_offs, (0, 0)])

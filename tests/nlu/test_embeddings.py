@@ -82,3 +82,17 @@ def test_int8_encoder_stays_close_to_fp32(encoder: SentenceEncoder) -> None:
     a, b = encoder.encode(texts), full.encode(texts)
     assert (np.sum(a * b, axis=1) > 0.97).all()
     assert float(a[0] @ a[1]) == pytest.approx(float(b[0] @ b[1]), abs=0.05)
+
+
+def test_traced_fast_path_equals_the_eager_model(encoder: SentenceEncoder) -> None:
+    """The TorchScript trace is only used because it gives exactly the eager outputs."""
+    import torch
+
+    from nlu.embeddings import _LastHiddenState
+
+    assert isinstance(encoder._states, torch.jit.ScriptModule)
+    eager = _LastHiddenState(encoder.model)
+    for text in ["Yes.", "The receiver must have data of its own to send back. " * 12]:
+        ids = encoder.tokenizer(text, truncation=True, max_length=256, return_tensors="pt")
+        with torch.inference_mode():
+            assert torch.equal(encoder._states(ids["input_ids"]), eager(ids["input_ids"]))
