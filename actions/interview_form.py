@@ -3,7 +3,8 @@
 The form's required slot is computed per job from the database (the job version's question
 list and the candidate's progress), so any job drives the form without retraining Rasa. The
 three slots are input carriers: `consent` and `age_confirmed` before anything may be stored,
-then `answer`, reset to None after every message until the job's questions are done.
+then `answer`, reset to None after every message until the job's questions are done. The
+`interview_mode` slot says whether the form runs a real application or a practice run.
 
 Why `run` is overridden instead of rasa-sdk's per-slot `validate_<slot>` plus `action_ask_*`
 actions: that pattern makes Rasa call the action server twice per message (validate, then
@@ -47,6 +48,7 @@ class ValidateInterviewForm(FormValidationAction):
             tracker.get_slot("job_id"),
             tracker.get_slot("consent"),
             tracker.get_slot("age_confirmed"),
+            tracker.get_slot("interview_mode"),
         )
         slot = SLOT_FOR_STAGE[stage]
         return [slot] if slot else []
@@ -66,6 +68,7 @@ class ValidateInterviewForm(FormValidationAction):
                 slot=requested if requested in new_values else None,
                 value=new_values.get(requested) if requested else None,
                 nlu=nlu_of(tracker),
+                mode=tracker.get_slot("interview_mode"),
             )
         )
         utter(dispatcher, result.replies)

@@ -13,14 +13,16 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from screening.commands import SLASH_ALIASES
+from screening.commands import SLASH_ALIASES, Command, practice_argument, practice_payload
 
 MAX_MESSAGE_CHARS = 20_000
 _JOB_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,80}$")
+# What may follow /practice: a job id, title words ("backend engineer") or "delete".
+_PRACTICE_REF_RE = re.compile(r"^[^\W_][\w .,&'()/+-]{0,79}$")
 
 COMMANDS_HELP = (
     "Commands: /repeat, /back, /skip, /pause, /help, /human, /withdraw, /jobs, /fit, "
-    "/start <job>."
+    "/start <job>, /practice [job], /practice delete."
 )
 
 
@@ -60,6 +62,22 @@ def _start_argument(rest: str) -> str | None:
     return arg if _JOB_ID_RE.match(arg) else None
 
 
+def _practice(rest: str) -> Prepared:
+    """`/practice`, `/practice <job id or title words>`, `/practice delete`, or the button
+    payload `/practice{"practice_ref": "..."}`, as a payload Rasa can parse (free words go
+    into the JSON entity, so a title with spaces survives)."""
+    if not rest.strip():
+        return Prepared(text=practice_payload())
+    ref = practice_argument("/practice" + rest)
+    ref = " ".join(ref.split()) if ref else None
+    if ref is None or not _PRACTICE_REF_RE.match(ref):
+        return Prepared(
+            reply="That doesn't look like a job name. Send /practice to see the jobs you can "
+            "practise for."
+        )
+    return Prepared(text=practice_payload(ref))
+
+
 def prepare(raw: str | None) -> Prepared:
     """Turn raw user input into what Rasa should receive, or into an immediate reply."""
     text = clean(raw or "")
@@ -87,4 +105,6 @@ def prepare(raw: str | None) -> Prepared:
         if argument and job_id is None:
             return Prepared(reply="That job link looks broken. Send /jobs to see the open jobs.")
         return Prepared(text=start_payload(job_id))
+    if target == Command.PRACTICE:
+        return _practice(rest)
     return Prepared(text="/" + str(target))

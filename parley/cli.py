@@ -177,12 +177,21 @@ def jobs_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 def interviews_show(
     ref: Annotated[str, typer.Argument(help="candidate id, sender id (web:…) or application id")],
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    include_practice: Annotated[
+        bool,
+        typer.Option(
+            "--include-practice",
+            help="also show the candidate's practice runs (private to the candidate: only for "
+            "the candidate or a data-protection request, never for employers)",
+        ),
+    ] = False,
 ) -> None:
-    """Show a candidate's or an application's interview answers as stored."""
+    """Show a candidate's or an application's interview answers as stored (practice runs are
+    left out unless --include-practice)."""
     from screening.reports import NotFound, interview_report
 
     try:
-        report = interview_report(_db(load_settings()), ref)
+        report = interview_report(_db(load_settings()), ref, include_practice=include_practice)
     except NotFound as exc:
         typer.secho(str(exc), fg="red", err=True)
         raise typer.Exit(1) from None
@@ -190,9 +199,10 @@ def interviews_show(
         typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
         return
     for app_ in report:
+        kind = "practice run" if app_["mode"] == "practice" else "application"
         typer.secho(
             f"{app_['job']['title']} (v{app_['job']['version']}) — {app_['status']} — "
-            f"application {app_['application_id']}",
+            f"{kind} {app_['application_id']}",
             bold=True,
         )
         for a in app_["answers"]:

@@ -28,3 +28,30 @@ def notice_summary(organization: str) -> str:
 
 def ai_disclosure(organization: str) -> str:
     return AI_DISCLOSURE.format(organization=organization)
+
+
+# Practice runs have their own notice: nothing is shared with the employer, so the general
+# notice's "share them only with {organization}" would be wrong. Consent to it is recorded with
+# this version (storage.repositories.PRACTICE_CONSENT_SUFFIX), so it can be told apart from
+# consent to a real application and deleted with the practice runs.
+PRACTICE_NOTICE_VERSION = NOTICE_VERSION + "+practice"
+
+PRACTICE_NOTICE = (
+    "Privacy notice for practice runs (version {version}), in short: This is a practice run: "
+    "your answers are scored only to give you feedback; employers never see practice runs; "
+    "/practice delete removes them. They are never part of an application or a shortlist, "
+    "and we never sell your data. You must be 16 or older."
+)
+
+PRACTICE_AI_DISCLOSURE = (
+    "You are talking to an automated interviewer. In a practice run an AI model scores your "
+    "answers only to give you feedback; no one at {organization} sees them."
+)
+
+
+def practice_notice() -> str:
+    return PRACTICE_NOTICE.format(version=PRACTICE_NOTICE_VERSION)
+
+
+def practice_ai_disclosure(organization: str) -> str:
+    return PRACTICE_AI_DISCLOSURE.format(organization=organization)

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import select
 
-from screening.interview import Status, definition_of
+from screening.interview import Mode, Status, definition_of
 from storage.db import Database
 from storage.models import Answer, Application, ApplicationScore, Job
 from storage.models import AnswerScore as AnswerScoreRow
@@ -56,9 +56,17 @@ class AssessmentService:
     # ---------------------------------------------------------------- scoring answers
     def score_answer(self, application_id: str, question_id: str) -> AnswerScoreRow | None:
         """Score the current revision of one free-text answer and refresh the overall score."""
-        rows = self._score(application_id, [question_id])
+        scored = self._score(application_id, [question_id])
         self.refresh_application(application_id)
-        return rows[0] if rows else None
+        return scored[0][0] if scored else None
+
+    def score_now(self, application_id: str, question_id: str) -> Any | None:
+        """Score one free-text answer, store the score like any other, refresh the overall
+        score, and return the scorer's own result (nlu.scoring.AnswerScore): practice feedback
+        needs its key points and evidence right away, in the same turn."""
+        scored = self._score(application_id, [question_id])
+        self.refresh_application(application_id)
+        return scored[0][1] if scored else None
 
     def after_answer(self, application_id: str, question_id: str) -> None:
         """Hook for the interview: score a new free-text answer; at the end of an interview
@@ -74,7 +82,10 @@ class AssessmentService:
         elif finished:
             self.refresh_application(application_id)
 
-    def _score(self, application_id: str, question_ids: list[str] | None) -> list[AnswerScoreRow]:
+    def _score(
+        self, application_id: str, question_ids: list[str] | None
+    ) -> list[tuple[AnswerScoreRow, Any]]:
+        """Score and store; returns each stored row with the scorer's result."""
         from nlu.scoring import ScoreInput
 
         with self.db.transaction() as s:
@@ -104,7 +115,7 @@ class AssessmentService:
         if not items:
             return []
         results = self._scorer().score_batch(items)
-        stored: list[AnswerScoreRow] = []
+        stored: list[tuple[AnswerScoreRow, Any]] = []
         with self.db.transaction() as s:
             for (answer_id, question_id, revision), result in zip(snapshot, results, strict=True):
                 row = AnswerScoreRow(
@@ -121,7 +132,7 @@ class AssessmentService:
                     scorer_version=result.scorer_version,
                 )
                 s.add(row)
-                stored.append(row)
+                stored.append((row, result))
         return stored
 
     # ---------------------------------------------------------------- overall score
@@ -207,16 +218,22 @@ class AssessmentService:
             return snapshot
 
     # ---------------------------------------------------------------- rescoring
-    def applications_for(self, ref: str) -> list[str]:
-        """Application ids for a job slug (every version) or a single application id."""
+    def applications_for(self, ref: str, include_practice: bool = False) -> list[str]:
+        """Application ids for a job slug (every version) or a single application id.
+
+        Practice runs are left out unless asked for: they are the candidate's own, scored once
+        for feedback, and never part of what an employer's job-level rescore works on.
+        """
+        modes = (Mode.APPLICATION, Mode.PRACTICE) if include_practice else (Mode.APPLICATION,)
         with self.db.transaction() as s:
-            if s.get(Application, ref) is not None:
-                return [ref]
+            app = s.get(Application, ref)
+            if app is not None:
+                return [ref] if app.mode in modes else []
             return list(
                 s.scalars(
                     select(Application.id)
                     .join(Job, Job.id == Application.job_id)
-                    .where(Job.slug == ref)
+                    .where(Job.slug == ref, Application.mode.in_([str(m) for m in modes]))
                     .order_by(Application.created_at)
                 )
             )

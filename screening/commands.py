@@ -8,6 +8,7 @@ intent is confident, the message is short, *and* it contains one of the command'
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -24,6 +25,7 @@ class Command(StrEnum):
     HUMAN = "human_handoff"
     WITHDRAW = "withdraw"
     JOB_FIT = "job_fit"
+    PRACTICE = "practice"
 
 
 # What a person may type after "/" on any channel, mapped to the Rasa intent it stands for.
@@ -44,6 +46,8 @@ SLASH_ALIASES: dict[str, str] = {
     "stop": Command.WITHDRAW,
     "fit": Command.JOB_FIT,
     "match": Command.JOB_FIT,
+    "practice": Command.PRACTICE,
+    "practise": Command.PRACTICE,
 }
 # Rasa intent names may also be typed directly ("/go_back"), as buttons send them.
 SLASH_ALIASES.update({str(c): c for c in Command})
@@ -116,6 +120,12 @@ _CUES: dict[Command, tuple[str, ...]] = {
         r"\bbest (job|match)",
         r"\bright job for me\b",
     ),
+    # In natural language, only a request to delete practice runs counts as a command during
+    # an interview: "I practise every day" is an answer. `/practice` starts a practice run.
+    Command.PRACTICE: (
+        r"\b(delete|remove|erase|wipe|clear|forget)\b.*\bpracti[cs]",
+        r"\bpracti[cs]\w*\b.*\b(delete|remove|erase|wipe|clear|forget)\b",
+    ),
 }
 _CUE_RE = {cmd: re.compile("|".join(cues), re.IGNORECASE) for cmd, cues in _CUES.items()}
 
@@ -153,3 +163,39 @@ def recognise_command(text: str, nlu: MessageNlu) -> Command | None:
     if not words or len(words) > MAX_COMMAND_WORDS or nlu.confidence < MIN_COMMAND_CONFIDENCE:
         return None
     return command if _CUE_RE[command].search(text) else None
+
+
+_DELETE = re.compile(r"\b(delete|remove|erase|wipe|clear|forget)\b", re.IGNORECASE)
+_PRACTICE_PAYLOAD = re.compile(r"^\s*/practi[cs]e(?:@\w+)?(.*)$", re.IGNORECASE | re.DOTALL)
+PRACTICE_ENTITY = "practice_ref"
+
+
+def practice_payload(ref: str | None = None) -> str:
+    """The Rasa payload for `/practice` (optionally for a job, or "delete")."""
+    if not ref:
+        return "/practice"
+    return "/practice" + json.dumps({PRACTICE_ENTITY: ref}, separators=(",", ":"))
+
+
+def practice_argument(text: str) -> str | None:
+    """What follows `/practice` in a payload or typed command: the job (a slug or title
+    words) or "delete"; None when there is nothing, or the text is not a practice command."""
+    match = _PRACTICE_PAYLOAD.match(text or "")
+    if not match:
+        return None
+    rest = match.group(1).strip()
+    if rest.startswith("{"):
+        try:
+            value = json.loads(rest).get(PRACTICE_ENTITY)
+        except (ValueError, AttributeError):
+            return None
+        return value.strip() or None if isinstance(value, str) else None
+    return rest or None
+
+
+def wants_practice_delete(text: str, argument: str | None = None) -> bool:
+    """Whether a practice request asks to delete the practice runs: `/practice delete`, or
+    natural language that names both a deletion and practice ("delete my practice runs")."""
+    if argument is not None:
+        return _DELETE.search(argument) is not None
+    return _CUE_RE[Command.PRACTICE].search(text or "") is not None

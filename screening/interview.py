@@ -9,31 +9,55 @@ SQLite and PostgreSQL, and every channel gets exactly the same behaviour.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from privacy.notice import NOTICE_VERSION, ai_disclosure, notice_summary
-from screening.commands import Command, MessageNlu, recognise_command
+from sqlalchemy import select
+
+from privacy.notice import (
+    NOTICE_VERSION,
+    PRACTICE_NOTICE_VERSION,
+    ai_disclosure,
+    notice_summary,
+    practice_ai_disclosure,
+    practice_notice,
+)
+from screening import practice
+from screening.commands import (
+    Command,
+    MessageNlu,
+    practice_argument,
+    practice_payload,
+    recognise_command,
+    wants_practice_delete,
+)
 from screening.job_schema import JobDefinition
+from screening.practice import QuestionOutcome, ScoreView, Timing
 from screening.questions import parse_answer, parse_yes_no, prompt_for
 from storage.db import Database
 from storage.models import (
     Answer,
     Application,
+    ApplicationScore,
     ConsentRecord,
     HandoffRequest,
     InterviewSession,
     Job,
 )
+from storage.models import AnswerScore as AnswerScoreRow
 from storage.repositories import (
     ApplicationRepository,
     CandidateRepository,
     JobRepository,
     channel_of,
 )
+
+if TYPE_CHECKING:
+    from screening.assessment import AssessmentService
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +78,19 @@ class Status(StrEnum):
 OPEN_STATUSES = (Status.AGE_CHECK, Status.IN_PROGRESS, Status.PAUSED)
 
 
+class Mode(StrEnum):
+    """What an application is: a real one (seen by the employer) or the candidate's own
+    practice run (scored only for feedback, never shown to employers)."""
+
+    APPLICATION = "application"
+    PRACTICE = "practice"
+
+
+# applications.pending_action while a destructive command waits for a yes.
+WITHDRAW = "withdraw"
+DELETE_PRACTICE = "delete_practice"
+
+
 class Stage(StrEnum):
     """What the interview needs next from this sender for this job."""
 
@@ -69,6 +106,21 @@ class Reply:
     buttons: tuple[tuple[str, str], ...] = ()
 
 
+@dataclass(frozen=True)
+class PracticeStep:
+    """A practice answer (or skip) just committed: what its feedback needs after the commit."""
+
+    application_id: str
+    question_id: str
+    number: int
+    kind: str
+    answered: bool  # False: skipped
+    display: str
+    knockout: bool
+    timing: Timing
+    finished: bool
+
+
 @dataclass
 class Outcome:
     """Result of handling one message: what to say, and the new value of the input slot."""
@@ -76,6 +128,9 @@ class Outcome:
     replies: list[Reply] = field(default_factory=list)
     slot_value: Any = None
     saved: tuple[str, str] | None = None  # (application id, question id) of a stored answer
+    practice: PracticeStep | None = None  # a practice answer that gets feedback
+    # The form continues with this run: (job slug, mode, whether it is an open run resumed).
+    switch: tuple[str, Mode, bool] | None = None
 
     def say(self, text: str, buttons: list[tuple[str, str]] | None = None) -> Outcome:
         self.replies.append(Reply(text, tuple(buttons or ())))
@@ -109,6 +164,26 @@ class JobChoice:
     replies: list[Reply]
 
 
+@dataclass(frozen=True)
+class Resumed:
+    """An open application to continue (slug None: nothing to resume)."""
+
+    slug: str | None
+    mode: Mode | None
+    replies: list[Reply]
+
+
+@dataclass(frozen=True)
+class PracticeStart:
+    """Result of a practice request: a job to run a practice form for, or replies only;
+    `confirm_delete` means the replies ask to confirm deleting the practice runs."""
+
+    slug: str | None
+    replies: list[Reply]
+    confirm_delete: bool = False
+    resumed: bool = False  # an open practice run continues (its consent is already given)
+
+
 YES_NO = [("Yes", "yes"), ("No", "no")]
 HELP_TEXT = (
     "You can say at any time:\n"
@@ -118,7 +193,28 @@ HELP_TEXT = (
     "• 'pause' — continue later, from this question (even days later)\n"
     "• 'human' — ask a person to contact you\n"
     "• 'withdraw' — withdraw your application\n"
-    "• 'which jobs fit me?' — see the open jobs that match what you've told me"
+    "• 'which jobs fit me?' — see the open jobs that match what you've told me\n"
+    "• '/practice' — a private practice interview with feedback (employers never see it)"
+)
+PRACTICE_HELP_TEXT = (
+    "This is a practice run: your answers get feedback and no employer ever sees them. "
+    "You can say at any time:\n"
+    "• 'repeat' — hear the question again\n"
+    "• 'back' — change your previous answer\n"
+    "• 'skip' — skip a question marked optional\n"
+    "• 'pause' — continue later, from this question\n"
+    "• 'withdraw' — stop this practice run\n"
+    "• '/practice delete' — delete all your practice runs"
+)
+# Words that say "practice" or "job" rather than which job: ignored when matching a job by name.
+_GENERIC_WORDS = frozenset(
+    re.findall(
+        r"\S+",
+        """a an and the for to of in at on with my me i i'm im can could would like want please
+        do does let lets let's some one first again try start run runs session sessions mock
+        trial practice practise practicing practising interview interviews job jobs role roles
+        position positions vacancy vacancies opening""",
+    )
 )
 
 
@@ -148,13 +244,24 @@ class InterviewService:
         today: date | None = None,
         on_answer: Callable[[str, str], None] | None = None,
         job_fit: Callable[[str], list[Reply]] | None = None,
+        assessment: AssessmentService | None = None,
     ) -> None:
-        """`on_answer(application_id, question_id)` runs after each answer is committed
-        (the assessment hooks in here to score it); its failures never reach the candidate."""
+        """`on_answer(application_id, question_id)` runs after each answer of a real
+        application is committed (the assessment hooks in here to score it); its failures
+        never reach the candidate. `assessment` scores practice answers synchronously, for
+        their feedback (created on first use when not given)."""
         self.db = db
         self._today = today
         self._on_answer = on_answer
         self._job_fit = job_fit
+        self._assessment_service = assessment
+
+    def _assessment(self) -> AssessmentService:
+        if self._assessment_service is None:
+            from screening.assessment import AssessmentService  # imports this module
+
+            self._assessment_service = AssessmentService(self.db)
+        return self._assessment_service
 
     def today(self) -> date:
         return self._today or datetime.now(UTC).date()
@@ -167,6 +274,7 @@ class InterviewService:
 
     @staticmethod
     def _job_menu(s: Any, intro: str) -> list[Reply]:
+        """Buttons that start real applications, and one that offers a practice run."""
         jobs = [
             (j.slug, f"{j.title} — {j.organization.name}, {j.location}")
             for j in JobRepository(s).list_current()
@@ -174,6 +282,18 @@ class InterviewService:
         if not jobs:
             return [Reply("There are no open jobs at the moment. Please check back later.")]
         buttons = tuple((label, f'/start{{"job_id":"{slug}"}}') for slug, label in jobs)
+        practice_button = ("Practice interview first (private, with feedback)", "/practice")
+        return [Reply(intro, (*buttons, practice_button))]
+
+    @staticmethod
+    def _practice_menu(s: Any, intro: str) -> list[Reply]:
+        """The open jobs as buttons that start practice runs."""
+        jobs = JobRepository(s).list_current()
+        if not jobs:
+            return [Reply("There are no open jobs to practise for at the moment.")]
+        buttons = tuple(
+            (f"Practise: {j.title} — {j.organization.name}", practice_payload(j.slug)) for j in jobs
+        )
         return [Reply(intro, buttons)]
 
     def choose_job(self, sender_id: str, job_ref: str | None, text: str = "") -> JobChoice:
@@ -196,14 +316,17 @@ class InterviewService:
             else:
                 slug = self._match_job_text(jobs.list_current(), text)
                 if slug is None:
-                    open_app = self._latest_open(s, sender_id, None)
+                    open_app = self._latest_open(s, sender_id, None, Mode.APPLICATION)
                     if open_app is not None:
                         slug = open_app.job.slug
             if slug is None:
                 return JobChoice(None, self._job_menu(s, "Which job would you like to apply for?"))
             candidate = CandidateRepository(s).by_sender(sender_id)
             if candidate is not None:
-                apps = ApplicationRepository(s).for_candidate_and_slug(candidate.id, slug)
+                # Practice runs never count: practising does not use up the real application.
+                apps = ApplicationRepository(s).for_candidate_and_slug(
+                    candidate.id, slug, Mode.APPLICATION
+                )
                 done = [a for a in apps if a.status in (Status.COMPLETED, Status.KNOCKED_OUT)]
                 if done and not any(a.status in OPEN_STATUSES for a in apps):
                     title = done[0].job.title
@@ -227,26 +350,65 @@ class InterviewService:
         hits = [j.slug for j in jobs if j.slug in words or j.title.lower() in words]
         return hits[0] if len(hits) == 1 else None
 
+    @staticmethod
+    def _match_practice_job(jobs: list[Job], text: str) -> tuple[Job | None, bool]:
+        """The job a practice request names — by slug, title, or title/organisation words
+        ("/practice backend engineer", "a practice interview for the warehouse job").
+        Returns (job, ambiguous): (None, False) when nothing matches."""
+        ref = " ".join(text.lower().split())
+        for job in jobs:
+            if ref in (job.slug, job.title.lower()):
+                return job, False
+        said = {w for w in re.findall(r"[\w'-]+", ref) if w not in _GENERIC_WORDS}
+        if not said:
+            return None, False
+        hits: list[tuple[int, Job]] = []
+        for job in jobs:
+            own = {
+                w
+                for w in re.findall(r"[\w']+", f"{job.slug} {job.title} {job.organization.name}")
+                if len(w) >= 3 and w.lower() not in _GENERIC_WORDS
+            }
+            count = len(said & {w.lower() for w in own}) + (job.slug in said)
+            if count:
+                hits.append((count, job))
+        if not hits:
+            return None, False
+        best = max(count for count, _ in hits)
+        top = [job for count, job in hits if count == best]
+        return (top[0], False) if len(top) == 1 else (None, True)
+
     # ---------------------------------------------------------------- state
-    def _latest_open(self, s: Any, sender_id: str, slug: str | None) -> Application | None:
+    def _latest_open(
+        self, s: Any, sender_id: str, slug: str | None, mode: str | None = None
+    ) -> Application | None:
+        """The active application: the sender's most recently started (or resumed) open one,
+        for `slug` and `mode` when given (mode None: real or practice)."""
         candidate = CandidateRepository(s).by_sender(sender_id)
         if candidate is None:
             return None
-        apps = ApplicationRepository(s).for_candidate(candidate.id)
+        apps = ApplicationRepository(s).for_candidate(candidate.id, mode or None, OPEN_STATUSES)
         for app in apps:
-            if app.status in OPEN_STATUSES and (slug is None or app.job.slug == slug):
+            if slug is None or app.job.slug == slug:
                 return app
         return None
 
     def stage(
-        self, sender_id: str, slug: str | None, consent: Any = None, age_ok: Any = None
+        self,
+        sender_id: str,
+        slug: str | None,
+        consent: Any = None,
+        age_ok: Any = None,
+        mode: str | None = None,
     ) -> Stage:
         """Where the interview stands; `consent`/`age_ok` are the conversation's own memory
-        for the steps before anything may be stored."""
+        for the steps before anything may be stored, `mode` says whether the form runs a real
+        application or a practice run (None: whichever is open, for conversations that began
+        before practice mode existed)."""
         if consent is False or age_ok is False:
             return Stage.DONE
         with self.db.transaction() as s:
-            app = self._latest_open(s, sender_id, slug)
+            app = self._latest_open(s, sender_id, slug, mode)
             if app is None:
                 # Consent already given in this run but nothing open: the interview ended.
                 if consent is True or slug is None or JobRepository(s).current(slug) is None:
@@ -261,6 +423,21 @@ class InterviewService:
         with self.db.transaction() as s:
             candidate = CandidateRepository(s).by_sender(sender_id)
             apps = ApplicationRepository(s).for_candidate(candidate.id) if candidate else []
+            if apps and apps[0].mode == Mode.PRACTICE:
+                app = apps[0]
+                title = app.job.title
+                if app.status == Status.COMPLETED:
+                    return [
+                        Reply(
+                            f"Your practice run for {title} is complete. Send /practice to "
+                            "practise again — only you ever see practice runs."
+                        ),
+                        *self._job_menu(s, "When you're ready, apply for real:"),
+                    ]
+                if app.status == Status.WITHDRAWN:
+                    return self._job_menu(
+                        s, f"You stopped your practice run for {title}. Choose a job:"
+                    )
             if apps:
                 app = apps[0]
                 title = app.job.title
@@ -300,41 +477,61 @@ class InterviewService:
         slot: str | None,
         value: Any,
         nlu: MessageNlu,
+        mode: str | None = None,
     ) -> TurnResult:
         """Handle what the person said for `slot` (if anything), then ask for what comes next.
 
         Asking is part of the same turn on purpose: Rasa calls the action server once per
         message instead of twice (validate, then ask), which halves its per-turn cost.
+        When the message switches the form to another run (`/practice` during a real
+        interview), the slots that name the run (`job_id`, `interview_mode`) change and the
+        new run starts at its own consent step.
         """
         replies: list[Reply] = []
         slots: dict[str, Any] = {}
         if slot is not None and value is not None and not isinstance(value, bool):
-            stage = self.stage(sender_id, slug, consent, age_ok)
+            stage = self.stage(sender_id, slug, consent, age_ok, mode)
             text = str(value)
             if stage == Stage.CONSENT and slot == "consent" and slug:
-                outcome = self.handle_consent(sender_id, slug, text, nlu)
+                outcome = self.handle_consent(sender_id, slug, text, nlu, mode)
                 consent = slots["consent"] = outcome.slot_value
             elif stage == Stage.AGE and slot == "age_confirmed":
-                outcome = self.handle_age(sender_id, slug, text, nlu)
+                outcome = self.handle_age(sender_id, slug, text, nlu, mode)
                 age_ok = slots["age_confirmed"] = outcome.slot_value
             elif stage == Stage.QUESTION and slot == "answer":
-                outcome = self.handle_answer(sender_id, slug, text, nlu)
+                outcome = self.handle_answer(sender_id, slug, text, nlu, mode)
             else:  # a value for a step that is already over: nothing to do
                 outcome = Outcome()
             replies += outcome.replies
             if slot == "answer" or slots.get(slot) is None:
                 slots[slot] = None
-        stage = self.stage(sender_id, slug, consent, age_ok)
+            if outcome.switch is not None:
+                slug, mode, resumed = outcome.switch
+                # A resumed run already has consent; a new one starts at its consent step.
+                consent, age_ok, intro_shown = (True if resumed else None), None, False
+                slots.update(
+                    job_id=slug,
+                    interview_mode=str(mode),
+                    consent=consent,
+                    age_confirmed=None,
+                    intro_shown=None,
+                )
+        stage = self.stage(sender_id, slug, consent, age_ok, mode)
         if stage == Stage.CONSENT:
-            replies += self.prompt(sender_id, slug, stage, full=not intro_shown)
+            replies += self.prompt(sender_id, slug, stage, full=not intro_shown, mode=mode)
             slots["intro_shown"] = True
         elif stage != Stage.DONE:
-            replies += self.prompt(sender_id, slug, stage)
+            replies += self.prompt(sender_id, slug, stage, mode=mode)
         return TurnResult(replies, slots, SLOT_FOR_STAGE[stage])
 
     # ---------------------------------------------------------------- prompts
     def prompt(
-        self, sender_id: str, slug: str | None, stage: Stage, full: bool = True
+        self,
+        sender_id: str,
+        slug: str | None,
+        stage: Stage,
+        full: bool = True,
+        mode: str | None = None,
     ) -> list[Reply]:
         """What to ask for `stage` (the form's "ask" step)."""
         with self.db.transaction() as s:
@@ -342,6 +539,13 @@ class InterviewService:
                 job = JobRepository(s).current(slug or "")
                 if job is None:
                     return []
+                if mode == Mode.PRACTICE:
+                    consent_q = Reply(
+                        "Do you agree to take this practice run under this notice? Your "
+                        "answers are only stored if you agree.",
+                        (("I agree", "yes"), ("I do not agree", "no")),
+                    )
+                    return [*self._practice_intro(job), consent_q] if full else [consent_q]
                 consent_q = Reply(
                     "Do you agree to take part under this notice? Your answers are only stored "
                     "if you agree.",
@@ -352,9 +556,11 @@ class InterviewService:
                 return [Reply(f"Are you {MINIMUM_AGE} years old or older?", tuple(YES_NO))]
             if stage != Stage.QUESTION:
                 return []
-            app = self._latest_open(s, sender_id, slug)
+            app = self._latest_open(s, sender_id, slug, mode)
             if app is None or app.status == Status.PAUSED or app.pending_action:
                 return []
+            if app.mode == Mode.PRACTICE and app.practice_feedback is None:
+                return [Reply(practice.TIMING_QUESTION, practice.TIMING_BUTTONS)]
             return [self._question_reply(app)]
 
     @staticmethod
@@ -370,45 +576,147 @@ class InterviewService:
             Reply(notice_summary(org)),
         ]
 
-    def resume(self, sender_id: str, slug: str | None) -> tuple[str | None, list[Reply]]:
-        """Reopen the sender's open application (for `slug`, or their latest one).
+    @staticmethod
+    def _practice_intro(job: Job) -> list[Reply]:
+        org = job.organization.name
+        return [
+            Reply(
+                f"Hello! This is a practice interview for the {job.title} role at {org} "
+                f"({job.location}): the job's real screening questions, with feedback on your "
+                "answers. It takes about 5–10 minutes."
+            ),
+            Reply(practice_ai_disclosure(org)),
+            Reply(practice_notice()),
+        ]
 
-        Returns the job slug to run the form for (None when there is nothing to resume).
+    def resume(self, sender_id: str, slug: str | None, mode: str | None = None) -> Resumed:
+        """Reopen the sender's open application (for `slug` and `mode`, or their latest one:
+        real or practice, whichever was started or resumed most recently).
+
+        Returns the job and mode to run the form for (slug None: nothing to resume).
         """
         with self.db.transaction() as s:
-            app = self._latest_open(s, sender_id, slug)
+            app = self._latest_open(s, sender_id, slug, mode)
             if app is None:
-                return None, []
-            replies = []
-            if app.status == Status.PAUSED or app.pending_action:
-                app.status = Status.IN_PROGRESS if app.status == Status.PAUSED else app.status
-                app.pending_action = None
-                s.add(
-                    InterviewSession(
-                        application_id=app.id, channel=channel_of(sender_id), status="active"
-                    )
+                return Resumed(None, None, [])
+            return Resumed(app.job.slug, Mode(app.mode), self._reopen(s, app, sender_id))
+
+    @staticmethod
+    def _reopen(s: Any, app: Application, sender_id: str) -> list[Reply]:
+        """Make an open application the active one again; say so if it had begun."""
+        if app.status == Status.PAUSED or app.pending_action:
+            app.status = Status.IN_PROGRESS if app.status == Status.PAUSED else app.status
+            app.pending_action = None
+            s.add(
+                InterviewSession(
+                    application_id=app.id, channel=channel_of(sender_id), status="active"
                 )
-            if app.status != Status.AGE_CHECK:
-                replies.append(
-                    Reply(
-                        f"Welcome back! Let's continue your interview for {app.job.title} "
-                        "where you left off."
-                    )
+            )
+        app.updated_at = _now()  # the most recently resumed run is the active one
+        if app.status == Status.AGE_CHECK:
+            return []
+        what = "practice run" if app.mode == Mode.PRACTICE else "interview"
+        return [
+            Reply(
+                f"Welcome back! Let's continue your {what} for {app.job.title} where you left off."
+            )
+        ]
+
+    # ---------------------------------------------------------------- practice runs
+    def start_practice(self, sender_id: str, ref: str | None, text: str = "") -> PracticeStart:
+        """A practice request outside an interview: `/practice [job]`, "I want to practise for
+        the warehouse job", or a request to delete the practice runs.
+
+        `ref` is what followed `/practice` (a slug, title words or "delete"); `text` is the
+        message, matched against job titles when there is no `ref`. An open practice run for
+        the job (or, without a job, the latest open one) is resumed rather than restarted.
+        """
+        if wants_practice_delete(text, ref):
+            return self.request_practice_delete(sender_id)
+        with self.db.transaction() as s:
+            jobs = JobRepository(s).list_current()
+            named = ref if ref is not None else ("" if text.lstrip().startswith("/") else text)
+            job, ambiguous = self._match_practice_job(jobs, named) if named else (None, False)
+            if job is None and ref is not None and not ambiguous:
+                return PracticeStart(
+                    None,
+                    self._practice_menu(
+                        s,
+                        "I couldn't find that job. These are the open jobs you can practise for:",
+                    ),
                 )
-            return app.job.slug, replies
+            if job is None:
+                open_run = (
+                    None if ambiguous else self._latest_open(s, sender_id, None, Mode.PRACTICE)
+                )
+                if open_run is None:
+                    intro = (
+                        "Which of these jobs do you mean? Choose one to practise for:"
+                        if ambiguous
+                        else "Which job would you like to practise for? Practice runs are "
+                        "private: you get feedback, employers never see them."
+                    )
+                    return PracticeStart(None, self._practice_menu(s, intro))
+                replies = self._reopen(s, open_run, sender_id)
+                return PracticeStart(open_run.job.slug, replies, resumed=True)
+            open_run = self._latest_open(s, sender_id, job.slug, Mode.PRACTICE)
+            if open_run is not None:
+                return PracticeStart(job.slug, self._reopen(s, open_run, sender_id), resumed=True)
+            return PracticeStart(job.slug, [])
+
+    def request_practice_delete(self, sender_id: str) -> PracticeStart:
+        """Ask to confirm deleting all the sender's practice runs (or say there are none)."""
+        with self.db.transaction() as s:
+            candidate = CandidateRepository(s).by_sender(sender_id)
+            count = ApplicationRepository(s).count_practice_runs(candidate.id) if candidate else 0
+            if not count:
+                return PracticeStart(None, [Reply("You have no practice runs to delete.")])
+            return PracticeStart(None, [self._delete_question(count)], confirm_delete=True)
+
+    @staticmethod
+    def _delete_question(count: int) -> Reply:
+        runs = "your practice run" if count == 1 else f"all {count} of your practice runs"
+        it = "it" if count == 1 else "them"
+        return Reply(
+            f"Delete {runs}, with every answer and score in {it}? This can't be undone. Your "
+            "real applications are not affected.",
+            (("Yes, delete", "yes"), ("No, keep", "no")),
+        )
+
+    def confirm_practice_delete(self, sender_id: str, text: str) -> list[Reply] | None:
+        """The answer to the delete question outside an interview. A clear yes deletes, a
+        clear no keeps; anything else returns None: it was not an answer, so the caller
+        handles the message as usual (and the question lapses — nothing is deleted)."""
+        answer = parse_yes_no(text)
+        if answer is None:
+            return None
+        if answer is False:
+            return [Reply("OK — your practice runs are kept.")]
+        with self.db.transaction() as s:
+            candidate = CandidateRepository(s).by_sender(sender_id)
+            deleted = (
+                ApplicationRepository(s).delete_practice_runs(candidate.id) if candidate else 0
+            )
+        log.info("practice runs deleted: %d", deleted)
+        return [Reply(_deleted_text(deleted)), *self.job_menu("What would you like to do next?")]
 
     def _question_reply(self, app: Application) -> Reply:
         job = definition_of(app.job)
         question = job.questions[app.current_index]
         text, buttons = prompt_for(question)
         header = f"Question {app.current_index + 1} of {len(job.questions)}"
+        if app.mode == Mode.PRACTICE:
+            header = "Practice — " + header
         if question.optional:
             header += " (optional — say 'skip' to skip)"
         return Reply(f"{header}:\n{text}", tuple(buttons))
 
     # ---------------------------------------------------------------- consent and age
-    def handle_consent(self, sender_id: str, slug: str, text: str, nlu: MessageNlu) -> Outcome:
+    def handle_consent(
+        self, sender_id: str, slug: str, text: str, nlu: MessageNlu, mode: str | None = None
+    ) -> Outcome:
         command = recognise_command(text, nlu)
+        is_practice = mode == Mode.PRACTICE
         with self.db.transaction() as s:
             job = JobRepository(s).current(slug)
             if job is None:
@@ -422,14 +730,25 @@ class InterviewService:
                 )
             if command == Command.HUMAN:
                 contact = f" at {org.contact_email}" if org.contact_email else ""
+                if is_practice:
+                    return Outcome().say(
+                        f"Practice runs are private and automated, so no one at {org.name} sees "
+                        f"them. For questions about the job you can reach {org.name}{contact}. "
+                        "Reply 'yes' to start the practice run."
+                    )
                 return Outcome().say(
                     f"You can reach a person at {org.name}{contact}. If you'd rather continue "
                     "here, reply 'yes' to agree to the notice."
                 )
             if command == Command.REPEAT:
-                return Outcome(replies=self._intro(job))
+                return Outcome(
+                    replies=self._practice_intro(job) if is_practice else self._intro(job)
+                )
+            if command == Command.PRACTICE:
+                return self._practice_at_consent(s, job, text)
             answer = parse_yes_no(text)
             channel = channel_of(sender_id)
+            notice_version = PRACTICE_NOTICE_VERSION if is_practice else NOTICE_VERSION
             if answer is None:
                 return Outcome().say("Sorry, I need a yes or a no to continue.")
             if answer is False:
@@ -437,21 +756,29 @@ class InterviewService:
                     ConsentRecord(
                         candidate_id=None,
                         job_id=job.id,
-                        notice_version=NOTICE_VERSION,
+                        notice_version=notice_version,
                         granted=False,
                         channel=channel,
                     )
                 )
+                again = "/practice" if is_practice else "/start"
                 return Outcome(slot_value=False).say(
                     "Understood — we won't ask any questions and nothing about you is stored "
                     "beyond the fact that consent was declined. If you change your mind, send "
-                    "/start. Thank you!"
+                    f"{again}. Thank you!"
                 )
             candidate = CandidateRepository(s).get_or_create(sender_id)
-            existing = ApplicationRepository(s).for_candidate(candidate.id)
-            app = next((a for a in existing if a.job_id == job.id), None)
+            app = None
+            if not is_practice:  # every practice run is a new attempt
+                existing = ApplicationRepository(s).for_candidate(candidate.id, Mode.APPLICATION)
+                app = next((a for a in existing if a.job_id == job.id), None)
             if app is None:
-                app = Application(candidate_id=candidate.id, job_id=job.id, status=Status.AGE_CHECK)
+                app = Application(
+                    candidate_id=candidate.id,
+                    job_id=job.id,
+                    status=Status.AGE_CHECK,
+                    mode=Mode.PRACTICE if is_practice else Mode.APPLICATION,
+                )
                 s.add(app)
             else:  # a withdrawn application for the same version is reopened
                 app.status = Status.AGE_CHECK
@@ -461,16 +788,23 @@ class InterviewService:
                 ConsentRecord(
                     candidate_id=candidate.id,
                     job_id=job.id,
-                    notice_version=NOTICE_VERSION,
+                    notice_version=notice_version,
                     granted=True,
                     channel=channel,
                 )
             )
             s.add(InterviewSession(application_id=app.id, channel=channel, status="active"))
-            log.info("consent granted application=%s", app.id)
+            log.info("consent granted application=%s mode=%s", app.id, app.mode)
             return Outcome(slot_value=True).say("Thank you!")
 
-    def handle_age(self, sender_id: str, slug: str | None, text: str, nlu: MessageNlu) -> Outcome:
+    def handle_age(
+        self,
+        sender_id: str,
+        slug: str | None,
+        text: str,
+        nlu: MessageNlu,
+        mode: str | None = None,
+    ) -> Outcome:
         command = recognise_command(text, nlu)
         if command in (Command.HELP, Command.REPEAT):
             return Outcome().say(
@@ -482,7 +816,7 @@ class InterviewService:
         if answer is None:
             return Outcome().say(f"Please reply yes or no: are you {MINIMUM_AGE} or older?")
         with self.db.transaction() as s:
-            app = self._latest_open(s, sender_id, slug)
+            app = self._latest_open(s, sender_id, slug, mode)
             if app is None:
                 return Outcome(slot_value=False)
             if answer is False:
@@ -501,45 +835,74 @@ class InterviewService:
 
     # ---------------------------------------------------------------- answers and commands
     def handle_answer(
-        self, sender_id: str, slug: str | None, text: str, nlu: MessageNlu
+        self,
+        sender_id: str,
+        slug: str | None,
+        text: str,
+        nlu: MessageNlu,
+        mode: str | None = None,
     ) -> Outcome:
         """Handle a message while a question is open. Always returns slot_value None: the
         form keeps asking until the service says the interview is over."""
         with self.db.transaction() as s:
-            app = self._latest_open(s, sender_id, slug)
+            app = self._latest_open(s, sender_id, slug, mode)
             if app is None:
                 return Outcome()
             app = ApplicationRepository(s).get(app.id, lock=True) or app
             channel = channel_of(sender_id)
-            if app.status == Status.PAUSED:
+            command = recognise_command(text, nlu)
+            if command == Command.PRACTICE:
+                # Before "welcome back": a practice button pressed after a pause must work.
+                outcome = self._practice_request(s, app, text, sender_id)
+            elif app.pending_action == DELETE_PRACTICE:
+                outcome = self._confirm_delete_in_interview(s, app, text, channel)
+            elif app.status == Status.PAUSED:
                 app.status = Status.IN_PROGRESS
                 s.add(InterviewSession(application_id=app.id, channel=channel, status="active"))
                 return Outcome().say("Welcome back! Let's continue where you left off.")
-            if app.pending_action == "withdraw":
+            elif app.pending_action == WITHDRAW:
                 return self._confirm_withdraw(s, app, text)
-            command = recognise_command(text, nlu)
-            if command is None and not text.lstrip().startswith("/"):
-                outcome = self._answer(s, app, text, channel)
+            elif command is None and not text.lstrip().startswith("/"):
+                if app.mode == Mode.PRACTICE and app.practice_feedback is None:
+                    outcome = self._choose_timing(app, text)
+                else:
+                    outcome = self._answer(s, app, text, channel)
             elif command is None:
                 # A payload such as /start{...} or /list_jobs is never an answer.
+                what = "a practice run" if app.mode == Mode.PRACTICE else "the interview"
                 return Outcome().say(
-                    f"You're in the middle of the interview for {app.job.title}. To switch to "
-                    "another job, say 'pause' first.\n" + HELP_TEXT
+                    f"You're in the middle of {what} for {app.job.title}. To switch to "
+                    "another job, say 'pause' first.\n" + self._help(app)
                 )
             elif command == Command.JOB_FIT:
                 outcome = Outcome()
+            elif (
+                command == Command.SKIP
+                and app.mode == Mode.PRACTICE
+                and app.practice_feedback is None
+            ):
+                outcome = self._choose_timing(app, "")
             else:
                 outcome = self._command(s, app, command, channel)
+            if outcome.saved and app.mode == Mode.PRACTICE:
+                outcome.practice = self._practice_step(s, app, outcome.saved[1])
         if command == Command.JOB_FIT:
             # Outside the transaction: matching reads the database itself.
             outcome.replies = self._job_fit(sender_id) if self._job_fit else []
             outcome.replies.append(Reply("Now, back to the interview:"))
-        if outcome.saved and self._on_answer is not None:
+        if outcome.practice is not None:
+            # Practice: scored now, in the turn, because the feedback is the point.
+            outcome.replies += self._practice_feedback(outcome.practice)
+        elif outcome.saved and self._on_answer is not None:
             try:
                 self._on_answer(*outcome.saved)
             except Exception:  # the answer is safe; a later `parley rescore` can score it
                 log.exception("post-answer hook failed for application %s", outcome.saved[0])
         return outcome
+
+    @staticmethod
+    def _help(app: Application) -> str:
+        return PRACTICE_HELP_TEXT if app.mode == Mode.PRACTICE else HELP_TEXT
 
     def _answer(self, s: Any, app: Application, text: str, channel: str) -> Outcome:
         job = definition_of(app.job)
@@ -565,9 +928,9 @@ class InterviewService:
         row.channel = channel
         row.answered_at = _now()
         s.flush()
-        if parsed.knockout:
+        if parsed.knockout and app.mode != Mode.PRACTICE:
             outcome = self._finish(s, app, Status.KNOCKED_OUT, knocked_out_by=question.id)
-        else:
+        else:  # in practice a knockout answer only gets a note in the feedback
             outcome = self._advance(s, app)
         outcome.saved = (app.id, question.id)
         return outcome
@@ -591,6 +954,13 @@ class InterviewService:
         app.knocked_out_by = knocked_out_by
         self._close_sessions(s, app, status.value)
         log.info("application %s finished: %s", app.id, status.value)
+        if app.mode == Mode.PRACTICE:
+            if status == Status.COMPLETED:
+                return Outcome()  # the summary follows once the last answer is scored
+            return Outcome().say(
+                f"Your practice run for {job.title} is stopped. Practice runs are never shown "
+                "to employers; /practice delete removes them. Send /practice to start again."
+            )
         if status == Status.COMPLETED:
             return Outcome().say(
                 f"Thank you — that was the last question, and your interview for {job.title} "
@@ -617,10 +987,11 @@ class InterviewService:
         job = definition_of(app.job)
         question = job.questions[app.current_index]
         repo = ApplicationRepository(s)
+        practising = app.mode == Mode.PRACTICE
         if command == Command.REPEAT:
             return Outcome().say("Sure, here it is again:")
         if command == Command.HELP:
-            return Outcome().say(HELP_TEXT)
+            return Outcome().say(self._help(app))
         if command == Command.BACK:
             answered = {a.question_id: a for a in repo.answers(app.id)}
             previous = [i for i in range(app.current_index) if job.questions[i].id in answered]
@@ -664,6 +1035,15 @@ class InterviewService:
                 "continue (even days from now), and we'll pick up at this question."
             )
         if command == Command.HUMAN:
+            org = app.job.organization
+            if practising:
+                # No handoff request: it would show the employer that this person practised.
+                contact = f" at {org.contact_email}" if org.contact_email else ""
+                return Outcome().say(
+                    f"Practice runs are private and automated, so no one at {org.name} sees "
+                    f"them and I can't pass this one to a person. For questions about the job "
+                    f"you can reach {org.name}{contact}. Let's carry on:"
+                )
             s.add(
                 HandoffRequest(
                     candidate_id=app.candidate_id,
@@ -672,14 +1052,18 @@ class InterviewService:
                     channel=channel,
                 )
             )
-            org = app.job.organization
             return Outcome().say(
                 f"I've asked a person at {org.name} to get in touch with you here, usually "
                 "within two working days. Meanwhile you can carry on with the interview or "
                 "say 'pause'."
             )
         # WITHDRAW: destructive, so confirm first.
-        app.pending_action = "withdraw"
+        app.pending_action = WITHDRAW
+        if practising:
+            return Outcome().say(
+                f"Do you want to stop this practice run for {job.title}?",
+                [("Yes, stop", "yes"), ("No, continue", "no")],
+            )
         return Outcome().say(
             f"Do you want to withdraw your application for {job.title}? The interview will end.",
             [("Yes, withdraw", "yes"), ("No, continue", "no")],
@@ -690,6 +1074,214 @@ class InterviewService:
         if parse_yes_no(text) is True:
             return self._finish(s, app, Status.WITHDRAWN)
         return Outcome().say("Good — let's continue.")
+
+    # ---------------------------------------------------------------- practice in the form
+    def _practice_request(self, s: Any, app: Application, text: str, sender_id: str) -> Outcome:
+        """`/practice …` (or "delete my practice runs") while a run is open.
+
+        Deleting asks for a yes first. During a real interview, `/practice` pauses it (the
+        answers are kept; it resumes later like any pause) and switches the form to the
+        practice run; during a practice run it says so, as a run cannot hold another.
+        """
+        app.pending_action = None  # a new request replaces an unanswered question
+        argument = practice_argument(text)
+        if wants_practice_delete(text, argument):
+            count = ApplicationRepository(s).count_practice_runs(app.candidate_id)
+            if not count:
+                return Outcome().say("You have no practice runs to delete.")
+            app.pending_action = DELETE_PRACTICE
+            return Outcome(replies=[self._delete_question(count)])
+        if app.mode == Mode.PRACTICE:
+            return Outcome().say(
+                f"You're already in a practice run for {app.job.title}. Finish it first, or say "
+                "'withdraw' to stop it."
+            )
+        jobs = JobRepository(s).list_current()
+        job, _ = self._match_practice_job(jobs, argument) if argument else (None, False)
+        if app.status != Status.PAUSED:
+            app.status = Status.PAUSED
+            self._close_sessions(s, app, "paused")
+        paused = Reply(
+            f"Your interview for {app.job.title} is paused — your answers are saved, and you can "
+            "continue it any time (just say hi)."
+        )
+        if job is None:
+            intro = (
+                "I couldn't find that job. These are the open jobs you can practise for:"
+                if argument
+                else "Which job would you like to practise for?"
+            )
+            return Outcome(replies=[paused, *self._practice_menu(s, intro)])
+        open_run = self._latest_open(s, sender_id, job.slug, Mode.PRACTICE)
+        if open_run is not None:
+            replies = [paused, *self._reopen(s, open_run, sender_id)]
+            return Outcome(replies=replies, switch=(job.slug, Mode.PRACTICE, True))
+        return Outcome(replies=[paused], switch=(job.slug, Mode.PRACTICE, False))
+
+    def _practice_at_consent(self, s: Any, job: Job, text: str) -> Outcome:
+        """`/practice [job]` before consent: nothing is stored yet, so the form simply
+        switches to a practice run (for the named job, or this one)."""
+        argument = practice_argument(text)
+        if wants_practice_delete(text, argument):
+            return Outcome().say(
+                "To delete your practice runs, first reply 'no' here (nothing is stored), then "
+                "send /practice delete."
+            )
+        target: Job | None = job
+        if argument:
+            target, _ = self._match_practice_job(JobRepository(s).list_current(), argument)
+        if target is None:
+            menu = self._practice_menu(s, "I couldn't find that job. Choose one to practise for:")
+            return Outcome(replies=menu)
+        return Outcome(switch=(target.slug, Mode.PRACTICE, False))
+
+    def _confirm_delete_in_interview(
+        self, s: Any, app: Application, text: str, channel: str
+    ) -> Outcome:
+        """The answer to the delete question asked during a run (a paused run continues
+        either way). If the run itself is a practice run it is deleted too: the form ends."""
+        app.pending_action = None
+        if app.status == Status.PAUSED:
+            app.status = Status.IN_PROGRESS
+            s.add(InterviewSession(application_id=app.id, channel=channel, status="active"))
+        if parse_yes_no(text) is not True:
+            return Outcome().say("OK — your practice runs are kept. Let's continue.")
+        own_run = app.mode == Mode.PRACTICE
+        deleted = ApplicationRepository(s).delete_practice_runs(app.candidate_id)
+        log.info("practice runs deleted: %d", deleted)
+        if own_run:
+            return Outcome().say(
+                _deleted_text(deleted) + " That includes this one, so it has ended. Send "
+                "/practice to start a new one, or /jobs to apply."
+            )
+        return Outcome().say(_deleted_text(deleted) + " Now, back to your interview:")
+
+    def _choose_timing(self, app: Application, text: str) -> Outcome:
+        """The first step of a practice run: feedback after each answer, or at the end."""
+        timing, clear = practice.parse_timing(text)
+        app.practice_feedback = timing.value
+        return Outcome().say(practice.timing_confirmation(timing, clear))
+
+    @staticmethod
+    def _practice_step(s: Any, app: Application, question_id: str) -> PracticeStep:
+        job = definition_of(app.job)
+        index = next(i for i, q in enumerate(job.questions) if q.id == question_id)
+        row = ApplicationRepository(s).answer(app.id, question_id)
+        answered = row is not None and row.status == "answered"
+        normalized = (row.normalized or {}) if row is not None else {}
+        return PracticeStep(
+            application_id=app.id,
+            question_id=question_id,
+            number=index + 1,
+            kind=job.questions[index].kind,
+            answered=answered,
+            display=str(normalized.get("display") or ""),
+            knockout=bool(row.knockout) if row is not None else False,
+            timing=Timing(app.practice_feedback or Timing.EACH),
+            finished=app.status == Status.COMPLETED,
+        )
+
+    def _practice_feedback(self, step: PracticeStep) -> list[Reply]:
+        """Score a practice answer now (stored like any score) and say what the candidate
+        should hear now: the answer's feedback (timing "each"), and at the end the summary."""
+        view: ScoreView | None = None
+        if step.kind == "free_text" and step.answered:
+            try:
+                view = ScoreView.from_answer_score(
+                    self._assessment().score_now(step.application_id, step.question_id)
+                )
+            except Exception:  # the answer is stored; the feedback says it couldn't be scored
+                log.exception("practice scoring failed for application %s", step.application_id)
+                view = practice.UNSCORED
+        replies: list[Reply] = []
+        if step.timing == Timing.EACH and step.answered:
+            if view is not None:
+                replies.append(Reply(practice.free_text_feedback(step.number, view)))
+            else:
+                text = practice.structured_feedback(step.number, step.display, step.knockout)
+                replies.append(Reply(text))
+        if step.finished:
+            replies += self._practice_summary(step.application_id)
+        return replies
+
+    def _practice_summary(self, application_id: str) -> list[Reply]:
+        """The end of a practice run: per-question results, the overall score and the
+        progress across the candidate's attempts at this job."""
+        try:
+            self._assessment().refresh_application(application_id)
+        except Exception:  # the summary then shows no overall score
+            log.exception("overall score failed for practice run %s", application_id)
+        with self.db.transaction() as s:
+            app = s.get(Application, application_id)
+            if app is None:
+                return []
+            job = definition_of(app.job)
+            answers = {a.question_id: a for a in ApplicationRepository(s).answers(app.id)}
+            views = _current_score_views(s, app.id, answers)
+            items = []
+            for number, question in enumerate(job.questions, 1):
+                answer = answers.get(question.id)
+                status = answer.status if answer is not None else "unanswered"
+                items.append(
+                    QuestionOutcome(
+                        number=number,
+                        prompt=question.prompt,
+                        kind=question.kind,
+                        status=status,
+                        display=(answer.normalized or {}).get("display") if answer else None,
+                        knockout=bool(answer and answer.knockout),
+                        view=views.get(question.id, practice.UNSCORED)
+                        if question.kind == "free_text"
+                        else None,
+                    )
+                )
+            runs = ApplicationRepository(s).completed_practice_runs(app.candidate_id, app.job.slug)
+            attempts = [_latest_overall(s, run.id) for run in runs]
+            overall = _latest_overall(s, app.id)
+            messages = practice.run_summary(
+                job.title, items, app.practice_feedback or Timing.EACH, overall, attempts
+            )
+            slug = app.job.slug
+        buttons = (
+            ("Practise again", practice_payload(slug)),
+            ("Apply for real", f'/start{{"job_id":"{slug}"}}'),
+            ("Delete my practice runs", practice_payload("delete")),
+        )
+        return [Reply(m) for m in messages[:-1]] + [Reply(messages[-1], buttons)]
+
+
+def _latest_overall(s: Any, application_id: str) -> float | None:
+    row = s.scalars(
+        select(ApplicationScore)
+        .where(ApplicationScore.application_id == application_id)
+        .order_by(ApplicationScore.id.desc())
+    ).first()
+    return row.overall if row is not None else None
+
+
+def _current_score_views(
+    s: Any, application_id: str, answers: dict[str, Answer]
+) -> dict[str, ScoreView]:
+    """The newest stored score of each answer's current revision, as feedback sees it."""
+    views: dict[str, ScoreView] = {}
+    for row in s.scalars(
+        select(AnswerScoreRow)
+        .where(AnswerScoreRow.application_id == application_id)
+        .order_by(AnswerScoreRow.id)
+    ):
+        answer = answers.get(row.question_id)
+        if answer is not None and row.answer_revision == answer.revision:
+            views[row.question_id] = ScoreView.from_stored(row.status, row.score, row.explanation)
+    return views
+
+
+def _deleted_text(count: int) -> str:
+    if count == 1:
+        return "Done — your practice run has been deleted, with its answers and scores."
+    return (
+        f"Done — all {count} of your practice runs have been deleted, with their answers and "
+        "scores."
+    )
 
 
 def _age_from_number(text: str) -> bool | None:

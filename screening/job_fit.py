@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from nlu.matching import CandidateProfile, JobMatch, match, work_mode_of
-from screening.interview import Reply, definition_of
+from screening.interview import Mode, Reply, definition_of
 from storage.db import Database
 from storage.models import Answer, Application
 from storage.repositories import CandidateRepository, JobRepository
@@ -17,12 +17,18 @@ TOP_N = 3
 
 
 def profile_of(s: Any, candidate_id: str) -> CandidateProfile:
-    """Build a profile from every profile-tagged answer the candidate gave (newest wins)."""
+    """Build a profile from every profile-tagged answer the candidate gave in real
+    applications (newest wins). Practice answers are left out: a practice run is for trying
+    answers out, not a statement to match jobs on — and not an application."""
     profile = CandidateProfile()
     rows = s.execute(
         select(Answer, Application)
         .join(Application, Answer.application_id == Application.id)
-        .where(Application.candidate_id == candidate_id, Answer.status == "answered")
+        .where(
+            Application.candidate_id == candidate_id,
+            Application.mode == Mode.APPLICATION,
+            Answer.status == "answered",
+        )
         .order_by(Answer.answered_at)
     ).all()
     for answer, app in rows:

@@ -1,4 +1,9 @@
-"""Read models for people: an interview's answers as stored, for `parley interviews show`."""
+"""Read models for people: an interview's answers as stored, for `parley interviews show`.
+
+This is an employer-facing view, so practice runs are left out unless explicitly asked for
+(`include_practice`): they belong to the candidate alone. A practice run's id is answered like
+an unknown id, so the report does not even reveal that someone practised.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from screening.interview import definition_of
+from screening.interview import Mode, definition_of
 from storage.db import Database
 from storage.models import AnswerScore, Application, ApplicationScore, Candidate
 from storage.repositories import ApplicationRepository, CandidateRepository
@@ -16,18 +21,28 @@ class NotFound(LookupError):
     pass
 
 
-def interview_report(db: Database, ref: str) -> list[dict[str, Any]]:
-    """Every application of a candidate (by candidate id or sender id), or one application."""
+def interview_report(
+    db: Database, ref: str, include_practice: bool = False
+) -> list[dict[str, Any]]:
+    """Every application of a candidate (by candidate id or sender id), or one application;
+    practice runs only with `include_practice`."""
+
+    def visible(app: Application) -> bool:
+        return include_practice or app.mode != Mode.PRACTICE
+
     with db.transaction() as s:
         apps: list[Application]
         app = ApplicationRepository(s).get(ref)
         if app is not None:
-            apps = [app]
+            apps = [app] if visible(app) else []
         else:
             candidate: Candidate | None = CandidateRepository(s).by_ref(ref)
-            if candidate is None:
-                raise NotFound(f"no candidate or application matches {ref!r}")
-            apps = ApplicationRepository(s).for_candidate(candidate.id)
+            found = ApplicationRepository(s).for_candidate(candidate.id) if candidate else []
+            apps = [a for a in found if visible(a)]
+            if candidate is not None and not found:
+                return []  # a candidate without applications (as before practice mode)
+        if not apps:
+            raise NotFound(f"no candidate or application matches {ref!r}")
         return [_application(s, a) for a in apps]
 
 
@@ -72,6 +87,8 @@ def _application(s: Any, app: Application) -> dict[str, Any]:
         },
         "application_id": app.id,
         "candidate_id": app.candidate_id,
+        "mode": app.mode,
+        "practice_feedback": app.practice_feedback,
         "job": {"id": app.job.slug, "version": app.job.version, "title": app.job.title},
         "status": app.status,
         "current_question": app.current_index + 1,

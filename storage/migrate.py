@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -21,13 +22,37 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at `url` to `revision` (idempotent)."""
+    _run(url, lambda config: command.upgrade(config, revision))
+
+
+def downgrade(url: str, revision: str) -> None:
+    """Take the database at `url` back to `revision` (for tests and emergencies)."""
+    _run(url, lambda config: command.downgrade(config, revision))
+
+
+def _run(url: str, step: Callable[[Config], None]) -> None:
+    """Run an Alembic command in one transaction.
+
+    On SQLite, foreign keys are off while migrating (Alembic's advice for batch mode): a table
+    rebuild drops the old table, which with enforced foreign keys would cascade-delete its
+    children. `PRAGMA foreign_key_check` then proves nothing was left dangling before commit.
+    """
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import text
+
     from storage.db import make_engine
 
-    engine = make_engine(url)
+    engine = make_engine(url, foreign_keys=False)
     try:
         with engine.begin() as connection:
             config = alembic_config(url)
             config.attributes["connection"] = connection
-            command.upgrade(config, revision)
+            before = MigrationContext.configure(connection).get_current_revision()
+            step(config)
+            after = MigrationContext.configure(connection).get_current_revision()
+            if connection.dialect.name == "sqlite" and before != after:
+                problems = connection.execute(text("PRAGMA foreign_key_check")).fetchall()
+                if problems:
+                    raise RuntimeError(f"migration left dangling foreign keys: {problems[:5]}")
     finally:
         engine.dispose()

@@ -18,11 +18,13 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -109,11 +111,30 @@ class ChannelIdentity(Base):
     candidate: Mapped[Candidate] = relationship(back_populates="identities")
 
 
+# Only real applications are unique per candidate and job version: practice runs repeat.
+_REAL_APPLICATION = text("mode = 'application'")
+
+
 class Application(Base):
-    """A candidate applying to one job version; holds the interview's progress."""
+    """A candidate applying to one job version; holds the interview's progress.
+
+    `mode` is "application" (a real application, seen by the employer) or "practice" (a
+    practice run: the candidate's alone, scored only for feedback, never shown to employers).
+    Practice runs live in the same tables as applications so that export and deletion of a
+    candidate's data cover them without special cases.
+    """
 
     __tablename__ = "applications"
-    __table_args__ = (UniqueConstraint("candidate_id", "job_id"),)
+    __table_args__ = (
+        Index(
+            "uq_applications_real_candidate_job",
+            "candidate_id",
+            "job_id",
+            unique=True,
+            sqlite_where=_REAL_APPLICATION,
+            postgresql_where=_REAL_APPLICATION,
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     candidate_id: Mapped[str] = mapped_column(
@@ -125,6 +146,11 @@ class Application(Base):
     pending_action: Mapped[str | None] = mapped_column(String(20))
     age_confirmed_at: Mapped[datetime | None]
     knocked_out_by: Mapped[str | None] = mapped_column(String(64))
+    mode: Mapped[str] = mapped_column(
+        String(20), default="application", server_default="application"
+    )
+    # Practice runs only: "each" (feedback after every answer) or "end"; None until chosen.
+    practice_feedback: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     finished_at: Mapped[datetime | None]

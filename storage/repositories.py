@@ -5,7 +5,9 @@ Capabilities ask for "the open application of this sender for this job", not for
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from collections.abc import Sequence
+
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from storage.models import (
@@ -13,9 +15,16 @@ from storage.models import (
     Application,
     Candidate,
     ChannelIdentity,
+    ConsentRecord,
+    HandoffRequest,
     Job,
     Organization,
 )
+
+PRACTICE = "practice"
+# Consent to a practice run is consent to the practice notice; its version carries this suffix
+# so the record can be told apart from consent to a real application (and deleted with the runs).
+PRACTICE_CONSENT_SUFFIX = "+practice"
 
 
 def channel_of(sender_id: str) -> str:
@@ -80,17 +89,86 @@ class ApplicationRepository:
             stmt = stmt.with_for_update(of=Application).execution_options(populate_existing=True)
         return self.session.scalar(stmt)
 
-    def for_candidate(self, candidate_id: str) -> list[Application]:
+    def for_candidate(
+        self,
+        candidate_id: str,
+        mode: str | None = None,
+        statuses: Sequence[str] | None = None,
+    ) -> list[Application]:
+        """The candidate's applications, most recently touched first; `mode` narrows them to
+        real applications ("application") or practice runs ("practice"), `statuses` to those
+        statuses (every turn looks for the open one; practice attempts pile up)."""
+        stmt = select(Application).where(Application.candidate_id == candidate_id)
+        if mode is not None:
+            stmt = stmt.where(Application.mode == mode)
+        if statuses is not None:
+            stmt = stmt.where(Application.status.in_([str(x) for x in statuses]))
+        order = (Application.updated_at.desc(), Application.created_at.desc())
+        return list(self.session.scalars(stmt.order_by(*order)))
+
+    def for_candidate_and_slug(
+        self, candidate_id: str, slug: str, mode: str | None = None
+    ) -> list[Application]:
+        return [a for a in self.for_candidate(candidate_id, mode) if a.job.slug == slug]
+
+    def completed_practice_runs(self, candidate_id: str, slug: str) -> list[Application]:
+        """The candidate's completed practice runs for a job (any version), oldest first:
+        attempt 1, 2, 3…"""
         return list(
             self.session.scalars(
                 select(Application)
-                .where(Application.candidate_id == candidate_id)
-                .order_by(Application.updated_at.desc(), Application.created_at.desc())
+                .join(Job, Job.id == Application.job_id)
+                .where(
+                    Application.candidate_id == candidate_id,
+                    Application.mode == PRACTICE,
+                    Application.status == "completed",
+                    Job.slug == slug,
+                )
+                .order_by(Application.finished_at, Application.created_at)
             )
         )
 
-    def for_candidate_and_slug(self, candidate_id: str, slug: str) -> list[Application]:
-        return [a for a in self.for_candidate(candidate_id) if a.job.slug == slug]
+    def count_practice_runs(self, candidate_id: str) -> int:
+        return (
+            self.session.scalar(
+                select(func.count())
+                .select_from(Application)
+                .where(Application.candidate_id == candidate_id, Application.mode == PRACTICE)
+            )
+            or 0
+        )
+
+    def delete_practice_runs(self, candidate_id: str) -> int:
+        """Delete every practice run of the candidate, with what hangs off it (answers, answer
+        and application scores, sessions: ON DELETE CASCADE) and the consent records given
+        for practice runs. If nothing else about the candidate is left, the candidate goes
+        too. Real applications are never touched. Returns the number of runs deleted."""
+        self.session.flush()  # pending changes first: the bulk delete bypasses the unit of work
+        deleted = self.session.execute(
+            delete(Application)
+            .where(Application.candidate_id == candidate_id, Application.mode == PRACTICE)
+            .execution_options(synchronize_session="fetch")
+        ).rowcount
+        self.session.execute(
+            delete(ConsentRecord)
+            .where(
+                ConsentRecord.candidate_id == candidate_id,
+                ConsentRecord.notice_version.endswith(PRACTICE_CONSENT_SUFFIX),
+            )
+            .execution_options(synchronize_session="fetch")
+        )
+        remaining = [
+            self.session.scalar(
+                select(func.count()).select_from(model).where(model.candidate_id == candidate_id)
+            )
+            for model in (Application, ConsentRecord, HandoffRequest)
+        ]
+        if not any(remaining):
+            candidate = self.session.get(Candidate, candidate_id)
+            if candidate is not None:
+                self.session.delete(candidate)
+        self.session.flush()
+        return int(deleted or 0)
 
     def answer(self, application_id: str, question_id: str) -> Answer | None:
         return self.session.scalar(

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from screening.commands import Command, MessageNlu, explicit_command, recognise_command
+from screening.commands import (
+    Command,
+    MessageNlu,
+    explicit_command,
+    practice_argument,
+    practice_payload,
+    recognise_command,
+    wants_practice_delete,
+)
 
 
 @pytest.mark.parametrize(
@@ -31,6 +39,12 @@ from screening.commands import Command, MessageNlu, explicit_command, recognise_
         ("pause", "pause", 0.3, None),  # NLU unsure
         ("help", "greet", 0.9, None),  # NLU disagrees
         ("", "help", 0.99, None),
+        ("/practice", None, 0.0, Command.PRACTICE),
+        ('/practice{"practice_ref":"delete"}', None, 0.0, Command.PRACTICE),
+        ("delete my practice runs", "practice", 0.9, Command.PRACTICE),
+        # Practising in words is an answer during an interview ("I practise every day").
+        ("I practise the guitar every day", "practice", 0.9, None),
+        ("I want to practice", "practice", 0.95, None),
     ],
 )
 def test_recognise_command(text: str, intent: str | None, conf: float, expected: object) -> None:
@@ -41,3 +55,28 @@ def test_unknown_slash_is_not_a_command() -> None:
     assert explicit_command("/restart") is None
     assert explicit_command("/start") is None
     assert explicit_command("not /back") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "argument", "delete"),
+    [
+        ("/practice", None, False),
+        ("/practice backend engineer", "backend engineer", False),
+        ('/practice{"practice_ref":"test-role"}', "test-role", False),
+        ('/practice{"practice_ref":"delete"}', "delete", True),
+        ("/practise delete them all", "delete them all", True),
+        ('/practice{"practice_ref": 5}', None, False),
+        ("/practice {broken", None, False),
+        ("please delete my practice runs", None, True),
+        ("I want to practice", None, False),
+        ("delete my application", None, False),
+    ],
+)
+def test_practice_argument_and_delete(text: str, argument: str | None, delete: bool) -> None:
+    assert practice_argument(text) == argument
+    assert wants_practice_delete(text, argument) is delete
+
+
+def test_practice_payload() -> None:
+    assert practice_payload() == "/practice"
+    assert practice_payload('we"ird') == '/practice{"practice_ref":"we\\"ird"}'

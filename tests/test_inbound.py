@@ -27,6 +27,12 @@ from bot.inbound import MAX_MESSAGE_CHARS, prepare, start_payload
         ('/start{"job_id":"test-role"}', '/start{"job_id":"test-role"}'),
         ("/start@ParleyBot job=x1", '/start{"job_id":"x1"}'),
         ("/ 5 years", "5 years"),
+        ("/practice", "/practice"),
+        ("/practise", "/practice"),
+        ("/practice test-role", '/practice{"practice_ref":"test-role"}'),
+        ("/practice  backend   engineer ", '/practice{"practice_ref":"backend engineer"}'),
+        ("/practice delete", '/practice{"practice_ref":"delete"}'),
+        ('/practice{"practice_ref":"test-role"}', '/practice{"practice_ref":"test-role"}'),
         ("<script>alert(1)</script>", "<script>alert(1)</script>"),
         ("a\x00b\x07c", "abc"),
     ],
@@ -49,6 +55,10 @@ def test_prepare_sends(raw: str, sent: str) -> None:
         ("/start {not json", "broken"),
         ("x" * (MAX_MESSAGE_CHARS + 1), "too long"),
         ("//", "Commands:"),
+        ("/practice <script>alert(1)</script>", "doesn't look like a job name"),
+        ("/practice {not json", "doesn't look like a job name"),
+        ('/practice{"practice_ref": 5}', "doesn't look like a job name"),
+        ("/practice " + "x" * 200, "doesn't look like a job name"),
     ],
 )
 def test_prepare_replies_without_calling_rasa(raw: str | None, reply_contains: str) -> None:
