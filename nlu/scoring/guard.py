@@ -51,6 +51,16 @@ class GuardResult:
     reason: str
 
 
+_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][A-Za-z]*[a-z][A-Za-z]*\b")
+
+
+def _names(text: str) -> set[str]:
+    """Capitalised words that do not start a sentence: product and place names such as
+    "PostgreSQL" or "Kubernetes" in "Python, Go, PostgreSQL". Keyboard mashing is rarely
+    capitalised mid-sentence; where it is, the off-topic check still applies."""
+    return {m.group(0).lower() for m in _NAME.finditer(text.strip())}
+
+
 def precheck(
     answer: str,
     reference_words: int,
@@ -87,7 +97,8 @@ def precheck(
                 "the answer does not appear to be in English; the scorer only assesses English",
             )
     if vocabulary is not None and alpha:
-        known = sum(w in vocabulary for w in alpha) / len(alpha)
+        names = _names(text)  # "PostgreSQL", "Kubernetes": real words the vocabulary lacks
+        known = sum(w in vocabulary or w in names for w in alpha) / len(alpha)
         if known < MIN_KNOWN_WORD_SHARE:
             return GuardResult("garbled", "the answer does not consist of recognisable words")
     if not content_words(text):

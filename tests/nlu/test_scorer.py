@@ -163,6 +163,23 @@ def test_insufficient_data_never_gets_a_number(scorer: Scorer, answer: str, code
     assert res.reason_code == code
 
 
+def test_a_list_of_tool_names_is_not_garbled(scorer: Scorer) -> None:
+    """Names the encoder's vocabulary lacks ("PostgreSQL", "Kubernetes") are still words."""
+    res = scorer.score(
+        ScoreInput(
+            question="Which languages, databases and tools do you know well?",
+            reference_answer="Python or Go, PostgreSQL, Redis, Docker and Kubernetes.",
+            key_points=("a backend language", "a relational database", "container tooling"),
+            answer="Python, Go, PostgreSQL, Redis, Docker, Kubernetes",
+        )
+    )
+    assert res.status == "scored", res.reason
+    assert res.score is not None and res.score > 0.5
+    mashed = scorer.score(item("asdf qwer zxcv hjkl"))
+    assert_not_scored(mashed)
+    assert mashed.reason_code == "garbled"
+
+
 def test_low_transcript_confidence_is_insufficient(scorer: Scorer) -> None:
     res = scorer.score(item(GOOD, transcript_confidence=0.31))
     assert_not_scored(res)
