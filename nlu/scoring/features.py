@@ -32,6 +32,7 @@ import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -93,6 +94,32 @@ class KeyPointMatch:
     margin: float  # similarity minus the evidence sentence's similarity to the question
     term_recall: float  # share of the key point's terms found in the answer (soft, 0..1)
     term_evidence: str | None  # the answer sentence holding most of those terms
+    phrase_evidence: str | None = None  # a unit that repeats one of the point's phrases
+
+
+def _bigrams(text: str) -> list[tuple[str, str]]:
+    """Consecutive content-word pairs (stemmed, stopwords dropped) of a text."""
+    seq = content_words(text)
+    return list(pairwise(seq))
+
+
+def shared_phrase(
+    point: str, units: list[str], question_words: frozenset[str]
+) -> str | None:
+    """The first unit that repeats a two-word phrase of the key point, if any.
+
+    Why: "EXPLAIN ANALYZE" or "slow query log" written out in the answer is the strongest
+    evidence a key point is covered, yet a short technical key point can fall just short of
+    the semantic and term thresholds. A phrase counts when at least one of its two words is
+    not in the question (repeating the question's own phrases proves nothing).
+    """
+    wanted = {b for b in _bigrams(point) if not (b[0] in question_words and b[1] in question_words)}
+    if not wanted:
+        return None
+    for unit in sorted(units, key=len):  # the shortest unit that has it: a clause if possible
+        if wanted.intersection(_bigrams(unit)):
+            return unit
+    return None
 
 
 @dataclass(frozen=True)
@@ -327,8 +354,9 @@ def analyse(
             evidence, sim = units[j], float(row[j])
             margin = sim - float(sent_q[j]) if ctx.mode != "question_only" else sim
         clipped = float(np.clip(sim, 0.0, 1.0))
+        phrase = shared_phrase(point, units, ctx.question_words)
         matches.append(KeyPointMatch(point, clipped, float(coverage[i]), evidence, margin,
-                                     float(per_kp[i]), term_evidence[i]))  # fmt: skip
+                                     float(per_kp[i]), term_evidence[i], phrase))  # fmt: skip
 
     precision = _alignment_recall(answer_tokens, ctx.ref_tokens)
     half = max(1, (len(ctx.key_points) + 1) // 2)

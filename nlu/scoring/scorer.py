@@ -362,7 +362,9 @@ class Scorer:
         cal = self.calibration
         covered = cal.covers(m.similarity, m.margin, m.term_recall)
         evidence = None
-        if covered:
+        if not covered and m.phrase_evidence is not None:  # the answer repeats its wording
+            covered, evidence = True, m.phrase_evidence
+        elif covered:
             by_sentence = cal.covered_by_sentence(m.similarity, m.margin)
             # Covered by its terms alone: quote the closest unit if it is about the point at
             # all, else the unit that holds most of the terms.

@@ -243,3 +243,23 @@ def test_odd_input_does_not_crash(scorer: Scorer, answer: str) -> None:
     else:
         assert res.score is None
     json.dumps(res.explanation())
+
+
+def test_key_point_whose_wording_the_answer_repeats_is_covered(scorer: Scorer) -> None:
+    """A technical point written out ("EXPLAIN ANALYZE") is credited and quoted."""
+    res = scorer.score(
+        ScoreInput(
+            question="An API endpoint has become slow and you suspect a database query. "
+            "How would you find the cause?",
+            reference_answer="",
+            key_points=(
+                "Uses EXPLAIN / EXPLAIN ANALYZE to read the actual query plan",
+                "Considers application patterns such as N+1 queries",
+            ),
+            answer="I would check the slow query log and run EXPLAIN ANALYZE on the query, "
+            "and I would look at whether an index is missing.",
+        )
+    )
+    explain_point, n_plus_one = res.key_points
+    assert explain_point.covered and "EXPLAIN ANALYZE" in (explain_point.evidence or "")
+    assert not n_plus_one.covered and n_plus_one.evidence is None

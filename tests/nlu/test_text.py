@@ -46,3 +46,19 @@ def test_hostile_and_huge_input() -> None:
     clauses = split_clauses(huge)
     assert all(c in huge for c in clauses)
     assert split_clauses("<script>alert(1)</script>, and DROP TABLE answers; while 1=1 --") == []
+
+
+def test_shared_phrase_is_evidence_unless_it_only_repeats_the_question() -> None:
+    from nlu.scoring.features import shared_phrase
+
+    question = frozenset({"api", "endpoint", "slow", "database", "query"})
+    units = ["I would check the slow query log", "run EXPLAIN ANALYZE on the query"]
+    point = "Uses EXPLAIN / EXPLAIN ANALYZE to read the actual query plan"
+    assert shared_phrase(point, units, question) == "run EXPLAIN ANALYZE on the query"
+    assert shared_phrase("Rolls back the release", ["I'd roll back first"], frozenset()) == (
+        "I'd roll back first"
+    )  # stems meet: "rolls back" / "roll back"
+    # "slow query" is the question's own phrase: repeating it proves nothing.
+    assert shared_phrase("Finds the slow query", ["the slow query is bad"], question) is None
+    assert shared_phrase("", units, question) is None
+    assert shared_phrase(point, [], question) is None
