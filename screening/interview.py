@@ -871,8 +871,9 @@ class InterviewService:
                 # A payload such as /start{...} or /list_jobs is never an answer.
                 what = "a practice run" if app.mode == Mode.PRACTICE else "the interview"
                 return Outcome().say(
-                    f"You're in the middle of {what} for {app.job.title}. To switch to "
-                    "another job, say 'pause' first.\n" + self._help(app)
+                    f"You're in the middle of {what} for {app.job.title}. Let's finish it "
+                    "first — or say 'withdraw' to stop it, or 'pause' to continue another "
+                    "time (your next message then picks it up again).\n" + self._help(app)
                 )
             elif command == Command.JOB_FIT:
                 outcome = Outcome()

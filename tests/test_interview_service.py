@@ -319,6 +319,7 @@ def test_payloads_mid_interview_are_not_answers(db: Database) -> None:
     convo.begin()
     replies = convo.send('/start{"job_id":"other"}', "start", 1.0)
     assert "middle of the interview" in replies[0]
+    assert "withdraw" in replies[0]  # the way out that works; 'pause' only keeps the place
     assert _count(db, Answer) == 0
 
 
