@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 
 from screening.interview import Mode, Status, definition_of
+from screening.job_schema import is_scored
 from storage.db import Database
 from storage.models import Answer, Application, ApplicationScore, Job
 from storage.models import AnswerScore as AnswerScoreRow
@@ -75,9 +76,9 @@ class AssessmentService:
             app = s.get(Application, application_id)
             if app is None:
                 return
-            kinds = {q.id: q.kind for q in definition_of(app.job).questions}
+            scored = {q.id for q in definition_of(app.job).questions if is_scored(q)}
             finished = app.status in (Status.COMPLETED, Status.KNOCKED_OUT)
-        if kinds.get(question_id) == "free_text":
+        if question_id in scored:
             self.score_answer(application_id, question_id)
         elif finished:
             self.refresh_application(application_id)
@@ -93,7 +94,7 @@ class AssessmentService:
             if app is None:
                 return []
             job = definition_of(app.job)
-            questions = {q.id: q for q in job.questions if q.kind == "free_text"}
+            questions = {q.id: q for q in job.questions if is_scored(q)}
             answers = [
                 a
                 for a in s.scalars(select(Answer).where(Answer.application_id == application_id))
@@ -162,7 +163,7 @@ class AssessmentService:
                 scores[row.question_id] = row  # newest wins
         results = []
         for q in job.questions:
-            if q.kind != "free_text":
+            if not is_scored(q):
                 continue
             answer, row = answers.get(q.id), scores.get(q.id)
             if answer is None or answer.status == "skipped":

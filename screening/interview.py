@@ -35,7 +35,7 @@ from screening.commands import (
     recognise_command,
     wants_practice_delete,
 )
-from screening.job_schema import JobDefinition
+from screening.job_schema import JobDefinition, assessed_kind, is_scored
 from screening.practice import QuestionOutcome, ScoreView, Timing
 from screening.questions import parse_answer, parse_yes_no, prompt_for
 from storage.db import Database
@@ -1174,7 +1174,7 @@ class InterviewService:
             application_id=app.id,
             question_id=question_id,
             number=index + 1,
-            kind=job.questions[index].kind,
+            kind=assessed_kind(job.questions[index]),
             answered=answered,
             display=str(normalized.get("display") or ""),
             knockout=bool(row.knockout) if row is not None else False,
@@ -1227,12 +1227,12 @@ class InterviewService:
                     QuestionOutcome(
                         number=number,
                         prompt=question.prompt,
-                        kind=question.kind,
+                        kind=assessed_kind(question),
                         status=status,
                         display=(answer.normalized or {}).get("display") if answer else None,
                         knockout=bool(answer and answer.knockout),
                         view=views.get(question.id, practice.UNSCORED)
-                        if question.kind == "free_text"
+                        if is_scored(question)
                         else None,
                     )
                 )

@@ -202,6 +202,14 @@ class FreeTextQuestion(_QuestionBase):
     max_chars: int = Field(4000, ge=50, le=20000)
     min_chars: int = Field(2, ge=1, le=20000)
 
+    @property
+    def scored(self) -> bool:
+        """Whether the AI scorer assesses this question: only against a rubric (a reference
+        answer or key points), and never a profile question. Profile answers (where you
+        live, your salary, your tools list) feed job matching; scoring them would rate who or
+        where the candidate is rather than what they know."""
+        return self.profile is None and bool(self.reference_answer.strip() or self.key_points)
+
     @field_validator("min_chars")
     @classmethod
     def _min_below_max(cls, value: int, info: ValidationInfo) -> int:
@@ -751,3 +759,16 @@ def content_hash(job: JobDefinition) -> str:
         job.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
     )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def is_scored(question: Any) -> bool:
+    """Whether a question's answer gets an AI score (see `FreeTextQuestion.scored`)."""
+    return isinstance(question, FreeTextQuestion) and question.scored
+
+
+def assessed_kind(question: Any) -> str:
+    """The question's kind as feedback and reports treat it: a free-text question that is not
+    scored (no rubric, or a profile question) is a "note"."""
+    if question.kind == "free_text" and not is_scored(question):
+        return "note"
+    return str(question.kind)

@@ -234,6 +234,8 @@ def question_line(item: QuestionOutcome) -> str:
     head = f"{item.number}. {_short(item.prompt)} —"
     if item.status != "answered":
         return f"{head} {item.status}"
+    if item.kind == "note":  # a free-text question that is not scored (no rubric, profile)
+        return f"{head} noted (not scored)"
     if item.kind != "free_text":
         line = f"{head} {item.display or 'answered'}"
         return f"{line} (would end a real screening)" if item.knockout else line

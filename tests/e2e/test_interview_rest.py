@@ -108,7 +108,8 @@ def test_happy_path(stack: Stack, sender: str) -> None:
         overall = s.scalars(
             select(ApplicationScore).where(ApplicationScore.application_id == app.id)
         ).all()
-    assert set(scores) == {"motivation", "anything_else"}
+    # "Anything else?" has no rubric: it is kept as the candidate's note, never AI-scored.
+    assert set(scores) == {"motivation"}
     assert scores["motivation"].status == "scored" and scores["motivation"].model_version
     assert overall and overall[-1].complete and overall[-1].overall is not None
     # After the end, messages get a sensible status reply, and nothing is stored.

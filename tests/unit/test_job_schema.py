@@ -17,7 +17,9 @@ from screening.job_schema import (
     JobFileError,
     NumberQuestion,
     YesNoQuestion,
+    assessed_kind,
     content_hash,
+    is_scored,
     load_job_file,
     load_job_path,
 )
@@ -135,6 +137,22 @@ def test_reference_answer_may_be_empty_and_key_points_empty(tmp_path: Path) -> N
     data["questions"][1]["key_points"] = []
     job = load_job_file(write_data(tmp_path, data))
     assert job.questions[1].reference_answer == ""
+    # Without a rubric a free-text answer is the candidate's note: never AI-scored.
+    assert not job.questions[1].scored
+    assert not is_scored(job.questions[1]) and assessed_kind(job.questions[1]) == "note"
+
+
+def test_only_free_text_with_a_rubric_and_no_profile_tag_is_scored(tmp_path: Path) -> None:
+    job = load_job_file(write(tmp_path, VALID_JOB))
+    free = job.questions[1]
+    assert isinstance(free, FreeTextQuestion) and free.scored and is_scored(free)
+    assert assessed_kind(free) == "free_text"
+    tagged = free.model_copy(update={"profile": "location"})
+    assert not tagged.scored  # where someone lives is matched, never scored
+    assert all(not is_scored(q) for q in job.questions if not isinstance(q, FreeTextQuestion))
+    assert {assessed_kind(q) for q in job.questions if not isinstance(q, FreeTextQuestion)} <= (
+        set(QUESTION_KINDS)
+    )
 
 
 def test_knockout_option_matched_case_insensitively_and_canonicalised(tmp_path: Path) -> None:
