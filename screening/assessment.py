@@ -22,6 +22,7 @@ from screening.job_schema import is_scored
 from storage.db import Database
 from storage.models import Answer, Application, ApplicationScore, Job
 from storage.models import AnswerScore as AnswerScoreRow
+from storage.repositories import ScoreRepository
 
 log = logging.getLogger(__name__)
 
@@ -152,15 +153,7 @@ class AssessmentService:
             a.question_id: a
             for a in s.scalars(select(Answer).where(Answer.application_id == app.id))
         }
-        scores: dict[str, AnswerScoreRow] = {}
-        for row in s.scalars(
-            select(AnswerScoreRow)
-            .where(AnswerScoreRow.application_id == app.id)
-            .order_by(AnswerScoreRow.id)
-        ):
-            answer = answers.get(row.question_id)
-            if answer is not None and row.answer_revision == answer.revision:
-                scores[row.question_id] = row  # newest wins
+        scores = ScoreRepository(s).current(app.id, answers)
         results = []
         for q in job.questions:
             if not is_scored(q):

@@ -16,8 +16,6 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from privacy.notice import (
     NOTICE_VERSION,
     PRACTICE_NOTICE_VERSION,
@@ -42,17 +40,16 @@ from storage.db import Database
 from storage.models import (
     Answer,
     Application,
-    ApplicationScore,
     ConsentRecord,
     HandoffRequest,
     InterviewSession,
     Job,
 )
-from storage.models import AnswerScore as AnswerScoreRow
 from storage.repositories import (
     ApplicationRepository,
     CandidateRepository,
     JobRepository,
+    ScoreRepository,
     channel_of,
 )
 
@@ -1252,11 +1249,7 @@ class InterviewService:
 
 
 def _latest_overall(s: Any, application_id: str) -> float | None:
-    row = s.scalars(
-        select(ApplicationScore)
-        .where(ApplicationScore.application_id == application_id)
-        .order_by(ApplicationScore.id.desc())
-    ).first()
+    row = ScoreRepository(s).latest_overall(application_id)
     return row.overall if row is not None else None
 
 
@@ -1264,16 +1257,10 @@ def _current_score_views(
     s: Any, application_id: str, answers: dict[str, Answer]
 ) -> dict[str, ScoreView]:
     """The newest stored score of each answer's current revision, as feedback sees it."""
-    views: dict[str, ScoreView] = {}
-    for row in s.scalars(
-        select(AnswerScoreRow)
-        .where(AnswerScoreRow.application_id == application_id)
-        .order_by(AnswerScoreRow.id)
-    ):
-        answer = answers.get(row.question_id)
-        if answer is not None and row.answer_revision == answer.revision:
-            views[row.question_id] = ScoreView.from_stored(row.status, row.score, row.explanation)
-    return views
+    return {
+        qid: ScoreView.from_stored(row.status, row.score, row.explanation)
+        for qid, row in ScoreRepository(s).current(application_id, answers).items()
+    }
 
 
 def _deleted_text(count: int) -> str:

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from screening.interview import Mode, definition_of
 from storage.db import Database
-from storage.models import AnswerScore, Application, ApplicationScore, Candidate
-from storage.repositories import ApplicationRepository, CandidateRepository
+from storage.models import Application, Candidate
+from storage.repositories import ApplicationRepository, CandidateRepository, ScoreRepository
 
 
 class NotFound(LookupError):
@@ -49,22 +47,13 @@ def interview_report(
 def _application(s: Any, app: Application) -> dict[str, Any]:
     job = definition_of(app.job)
     prompts = {q.id: q.prompt for q in job.questions}
-    scores: dict[str, AnswerScore] = {}
-    for row in s.scalars(
-        select(AnswerScore).where(AnswerScore.application_id == app.id).order_by(AnswerScore.id)
-    ):
-        scores[row.question_id] = row
-    overall = s.scalars(
-        select(ApplicationScore)
-        .where(ApplicationScore.application_id == app.id)
-        .order_by(ApplicationScore.id.desc())
-    ).first()
     answers = ApplicationRepository(s).answers(app.id)
-    revisions = {a.question_id: a.revision for a in answers}
+    scores = ScoreRepository(s).current(app.id, {a.question_id: a for a in answers})
+    overall = ScoreRepository(s).latest_overall(app.id)
 
     def score_of(question_id: str) -> dict[str, Any] | None:
         row = scores.get(question_id)
-        if row is None or row.answer_revision != revisions.get(question_id):
+        if row is None:
             return None
         return {
             "status": row.status,

@@ -5,14 +5,16 @@ Capabilities ask for "the open application of this sender for this job", not for
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from storage.models import (
     Answer,
+    AnswerScore,
     Application,
+    ApplicationScore,
     Candidate,
     ChannelIdentity,
     ConsentRecord,
@@ -183,3 +185,34 @@ class ApplicationRepository:
                 select(Answer).where(Answer.application_id == application_id).order_by(Answer.id)
             )
         )
+
+
+class ScoreRepository:
+    """Stored AI scores. Rows are appended, never overwritten (old scores stay reproducible),
+    so "the score" of an answer is the newest row for the answer's current revision."""
+
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    def current(
+        self, application_id: str, answers: Mapping[str, Answer]
+    ) -> dict[str, AnswerScore]:
+        """Question id → the newest score of that answer's current revision."""
+        scores: dict[str, AnswerScore] = {}
+        for row in self.s.scalars(
+            select(AnswerScore)
+            .where(AnswerScore.application_id == application_id)
+            .order_by(AnswerScore.id)
+        ):
+            answer = answers.get(row.question_id)
+            if answer is not None and row.answer_revision == answer.revision:
+                scores[row.question_id] = row  # newest wins
+        return scores
+
+    def latest_overall(self, application_id: str) -> ApplicationScore | None:
+        """The newest overall-score snapshot of an application."""
+        return self.s.scalars(
+            select(ApplicationScore)
+            .where(ApplicationScore.application_id == application_id)
+            .order_by(ApplicationScore.id.desc())
+        ).first()
