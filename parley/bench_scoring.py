@@ -41,7 +41,7 @@ from nlu.scoring.calibrate import (
     read_asag,
 )
 from nlu.scoring.features import FEATURES
-from nlu.scoring.scorer import SCORER_VERSION, AnswerScore, Scorer, get_scorer
+from nlu.scoring.scorer import SCORER_VERSION, AnswerScore, Scorer, default_workers, get_scorer
 from nlu.scoring.text import words
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "asag"
@@ -209,7 +209,7 @@ def run_benchmark(data_dir: Path | None = None, speed_samples: int = 252) -> dic
         start = time.perf_counter()
         scorer.score(item)
         short_latencies.append((time.perf_counter() - start) * 1000.0)
-    workers = min(os.cpu_count() or 1, 4)
+    workers = default_workers()
     start = time.perf_counter()
     scorer.score_batch(short_items, workers=workers)
     short_batch_s = time.perf_counter() - start

@@ -103,10 +103,16 @@ def _bigrams(text: str) -> list[tuple[str, str]]:
     return list(pairwise(seq))
 
 
+def phrase_index(units: list[str]) -> list[tuple[str, set[tuple[str, str]]]]:
+    """Each unit with its content-word pairs, shortest unit first (computed once per answer,
+    then shared by every key point)."""
+    return [(unit, set(_bigrams(unit))) for unit in sorted(units, key=len)]
+
+
 def shared_phrase(
-    point: str, units: list[str], question_words: frozenset[str]
+    point: str, units: list[tuple[str, set[tuple[str, str]]]], question_words: frozenset[str]
 ) -> str | None:
-    """The first unit that repeats a two-word phrase of the key point, if any.
+    """The first unit of `phrase_index(...)` that repeats a two-word phrase of the key point.
 
     Why: "EXPLAIN ANALYZE" or "slow query log" written out in the answer is the strongest
     evidence a key point is covered, yet a short technical key point can fall just short of
@@ -116,8 +122,8 @@ def shared_phrase(
     wanted = {b for b in _bigrams(point) if not (b[0] in question_words and b[1] in question_words)}
     if not wanted:
         return None
-    for unit in sorted(units, key=len):  # the shortest unit that has it: a clause if possible
-        if wanted.intersection(_bigrams(unit)):
+    for unit, pairs in units:  # the shortest unit that has it: a clause if possible
+        if wanted & pairs:
             return unit
     return None
 
@@ -280,7 +286,7 @@ def analyse(
     whole = states.sentence_vector()
     sent_vecs: list[np.ndarray] = []
     sent_text: list[str] = []
-    sent_spans: list[tuple[int, int]] = []  # leaf units (clauses, else sentences) for terms
+    leaf_spans: list[tuple[int, int]] = []  # leaf units (clauses, else sentences) for terms
     leaf_text: list[str] = []
     unit_vecs: list[np.ndarray] = []  # clauses of long sentences: finer units for matching
     unit_text: list[str] = []
@@ -301,7 +307,7 @@ def analyse(
                     clause_spans.append((clause, start + c_start, start + at))
             # Term evidence is quoted from the smallest unit: a clause where there are some.
             for leaf, l_start, l_end in clause_spans or [(sent, start, end)]:
-                sent_spans.append((l_start, l_end))
+                leaf_spans.append((l_start, l_end))
                 leaf_text.append(leaf)
     units = [*sent_text, *unit_text]  # every quotable unit: sentences, then clauses
     columns = np.vstack([*sent_vecs, *unit_vecs, whole]) if units else whole[None, :]
@@ -316,7 +322,7 @@ def analyse(
     # Which leaf unit each kept answer token lies in (-1: none), for term evidence.
     token_sentence = np.full(len(answer_tokens), -1, dtype=np.int64)
     kept_starts = states.offsets[keep][:, 0]
-    for j, (start, end) in enumerate(sent_spans):
+    for j, (start, end) in enumerate(leaf_spans):
         token_sentence[(kept_starts >= start) & (kept_starts < end)] = j
     if len(ctx.kp_tokens) and len(answer_tokens):
         token_sims = ctx.kp_tokens @ answer_tokens.T
@@ -341,6 +347,7 @@ def analyse(
         if len(votes) and votes.max() > 0:
             term_evidence[i] = leaf_text[int(votes.argmax())]
 
+    phrases = phrase_index(units)
     matches: list[KeyPointMatch] = []
     for i, point in enumerate(ctx.key_points):
         evidence, sim, margin = None, float(best[i]), 0.0
@@ -354,7 +361,7 @@ def analyse(
             evidence, sim = units[j], float(row[j])
             margin = sim - float(sent_q[j]) if ctx.mode != "question_only" else sim
         clipped = float(np.clip(sim, 0.0, 1.0))
-        phrase = shared_phrase(point, units, ctx.question_words)
+        phrase = shared_phrase(point, phrases, ctx.question_words)
         matches.append(KeyPointMatch(point, clipped, float(coverage[i]), evidence, margin,
                                      float(per_kp[i]), term_evidence[i], phrase))  # fmt: skip
 

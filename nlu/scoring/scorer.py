@@ -222,6 +222,11 @@ def truncate_answer(answer: str, limit: int = MAX_ANSWER_CHARS) -> tuple[str, st
     return answer[:cut], note
 
 
+def default_workers() -> int:
+    """How many answers `score_batch` encodes at once: one per CPU core, at most four."""
+    return min(os.cpu_count() or 1, 4)
+
+
 class Scorer:
     """Scores answers; load once (`get_scorer()`) and reuse: question contexts are cached."""
 
@@ -260,7 +265,7 @@ class Scorer:
         results: list[AnswerScore] = []
         batch_size = max(1, int(batch_size))
         if workers is None:
-            workers = min(os.cpu_count() or 1, 4) if len(items) >= 8 else 1
+            workers = default_workers() if len(items) >= 8 else 1
         workers = max(1, int(workers))
         if workers == 1:
             for start in range(0, len(items), batch_size):
@@ -302,8 +307,8 @@ class Scorer:
         self, items: Sequence[ScoreInput], pool: ThreadPoolExecutor | None
     ) -> list[AnswerScore]:
         out: list[AnswerScore | None] = [None] * len(items)
-        todo: dict[_Key, list[int]] = {}
-        pending: dict[_Key, tuple[QuestionContext, str, tuple[str, ...]]] = {}
+        # Each distinct (question, answer) once: its context, text, notes and the rows it fills.
+        todo: dict[_Key, tuple[QuestionContext, str, tuple[str, ...], list[int]]] = {}
         for i, item in enumerate(items):
             ctx = self._context(item)
             text, note = truncate_answer(normalize_space(item.answer or ""))
@@ -319,18 +324,17 @@ class Scorer:
                 out[i] = self._insufficient(guard, notes)
                 continue
             key = (ctx.question, ctx.reference, ctx.key_points, text)
-            todo.setdefault(key, []).append(i)
-            pending.setdefault(key, (ctx, text, notes))
+            todo.setdefault(key, (ctx, text, notes, []))[3].append(i)
 
-        def run(key: _Key) -> AnswerScore:
-            ctx, text, notes = pending[key]
+        def run(job: tuple[QuestionContext, str, tuple[str, ...], list[int]]) -> AnswerScore:
+            ctx, text, notes, _ = job
             analysis = analyse(ctx, text, self.encoder.encode_tokens(text), self.tokens)
             return self._from_analysis(ctx, analysis, notes)
 
-        keys = list(todo)
-        scored = list(pool.map(run, keys)) if pool is not None else [run(k) for k in keys]
-        for key, result in zip(keys, scored, strict=True):
-            for i in todo[key]:
+        jobs = list(todo.values())
+        scored = list(pool.map(run, jobs)) if pool is not None else [run(j) for j in jobs]
+        for (_, _, _, rows), result in zip(jobs, scored, strict=True):
+            for i in rows:
                 out[i] = result
         return [r for r in out if r is not None]
 

@@ -49,16 +49,17 @@ def test_hostile_and_huge_input() -> None:
 
 
 def test_shared_phrase_is_evidence_unless_it_only_repeats_the_question() -> None:
-    from nlu.scoring.features import shared_phrase
+    from nlu.scoring.features import phrase_index, shared_phrase
 
     question = frozenset({"api", "endpoint", "slow", "database", "query"})
-    units = ["I would check the slow query log", "run EXPLAIN ANALYZE on the query"]
+    units = phrase_index(["I would check the slow query log", "run EXPLAIN ANALYZE on the query"])
     point = "Uses EXPLAIN / EXPLAIN ANALYZE to read the actual query plan"
     assert shared_phrase(point, units, question) == "run EXPLAIN ANALYZE on the query"
-    assert shared_phrase("Rolls back the release", ["I'd roll back first"], frozenset()) == (
-        "I'd roll back first"
-    )  # stems meet: "rolls back" / "roll back"
+    rollback = phrase_index(["I'd roll back first"])
+    # stems meet: "rolls back" / "roll back"
+    assert shared_phrase("Rolls back the release", rollback, frozenset()) == "I'd roll back first"
     # "slow query" is the question's own phrase: repeating it proves nothing.
-    assert shared_phrase("Finds the slow query", ["the slow query is bad"], question) is None
+    bad = phrase_index(["the slow query is bad"])
+    assert shared_phrase("Finds the slow query", bad, question) is None
     assert shared_phrase("", units, question) is None
     assert shared_phrase(point, [], question) is None
