@@ -81,6 +81,7 @@ class QuestionContext:
     question_words: frozenset[str]
     topic_words: frozenset[str]  # content words of question + reference + key points
     reference_words: int
+    kp_phrases: tuple[frozenset[tuple[str, str]], ...] = ()  # see `key_point_phrases`
 
 
 @dataclass(frozen=True)
@@ -109,17 +110,23 @@ def phrase_index(units: list[str]) -> list[tuple[str, set[tuple[str, str]]]]:
     return [(unit, set(_bigrams(unit))) for unit in sorted(units, key=len)]
 
 
-def shared_phrase(
-    point: str, units: list[tuple[str, set[tuple[str, str]]]], question_words: frozenset[str]
-) -> str | None:
-    """The first unit of `phrase_index(...)` that repeats a two-word phrase of the key point.
+def key_point_phrases(point: str, question_words: frozenset[str]) -> frozenset[tuple[str, str]]:
+    """The key point's two-word phrases that can count as evidence (once per question).
 
     Why: "EXPLAIN ANALYZE" or "slow query log" written out in the answer is the strongest
     evidence a key point is covered, yet a short technical key point can fall just short of
     the semantic and term thresholds. A phrase counts when at least one of its two words is
     not in the question (repeating the question's own phrases proves nothing).
     """
-    wanted = {b for b in _bigrams(point) if not (b[0] in question_words and b[1] in question_words)}
+    return frozenset(
+        b for b in _bigrams(point) if not (b[0] in question_words and b[1] in question_words)
+    )
+
+
+def shared_phrase(
+    wanted: frozenset[tuple[str, str]], units: list[tuple[str, set[tuple[str, str]]]]
+) -> str | None:
+    """The first (shortest) unit of `phrase_index(...)` that repeats one of `wanted`."""
     if not wanted:
         return None
     for unit, pairs in units:  # the shortest unit that has it: a clause if possible
@@ -249,6 +256,10 @@ class ContextCache:
             question_words=q_words if mode != "question_only" else frozenset(),
             topic_words=topic,
             reference_words=len(words(reference)),
+            kp_phrases=tuple(
+                key_point_phrases(p, q_words if mode != "question_only" else frozenset())
+                for p in points
+            ),
         )
 
 
@@ -361,7 +372,7 @@ def analyse(
             evidence, sim = units[j], float(row[j])
             margin = sim - float(sent_q[j]) if ctx.mode != "question_only" else sim
         clipped = float(np.clip(sim, 0.0, 1.0))
-        phrase = shared_phrase(point, phrases, ctx.question_words)
+        phrase = shared_phrase(ctx.kp_phrases[i], phrases) if ctx.kp_phrases else None
         matches.append(KeyPointMatch(point, clipped, float(coverage[i]), evidence, margin,
                                      float(per_kp[i]), term_evidence[i], phrase))  # fmt: skip
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Bullets and list markers at the start of a line or fragment.
 _BULLET = re.compile(
@@ -173,6 +174,7 @@ def derive_key_points(reference: str, limit: int = 16) -> list[str]:
     return points
 
 
+@lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
     """A light suffix stripper (plural, -ing, -ed, -ly) so 'collisions' meets 'collision'."""
     for suffix, keep in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("ly", ""),

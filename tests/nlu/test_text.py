@@ -49,17 +49,21 @@ def test_hostile_and_huge_input() -> None:
 
 
 def test_shared_phrase_is_evidence_unless_it_only_repeats_the_question() -> None:
-    from nlu.scoring.features import phrase_index, shared_phrase
+    from nlu.scoring.features import key_point_phrases, phrase_index, shared_phrase
 
     question = frozenset({"api", "endpoint", "slow", "database", "query"})
     units = phrase_index(["I would check the slow query log", "run EXPLAIN ANALYZE on the query"])
-    point = "Uses EXPLAIN / EXPLAIN ANALYZE to read the actual query plan"
-    assert shared_phrase(point, units, question) == "run EXPLAIN ANALYZE on the query"
+    point = key_point_phrases("Uses EXPLAIN / EXPLAIN ANALYZE to read the actual query plan",
+                              question)  # fmt: skip
+    assert shared_phrase(point, units) == "run EXPLAIN ANALYZE on the query"
     rollback = phrase_index(["I'd roll back first"])
     # stems meet: "rolls back" / "roll back"
-    assert shared_phrase("Rolls back the release", rollback, frozenset()) == "I'd roll back first"
+    assert shared_phrase(key_point_phrases("Rolls back the release", frozenset()), rollback) == (
+        "I'd roll back first"
+    )
     # "slow query" is the question's own phrase: repeating it proves nothing.
-    bad = phrase_index(["the slow query is bad"])
-    assert shared_phrase("Finds the slow query", bad, question) is None
-    assert shared_phrase("", units, question) is None
-    assert shared_phrase(point, [], question) is None
+    own = key_point_phrases("Finds the slow query", question)
+    assert ("slow", "query") not in own
+    assert shared_phrase(own, phrase_index(["the slow query is bad"])) is None
+    assert shared_phrase(key_point_phrases("", question), units) is None
+    assert shared_phrase(point, []) is None
