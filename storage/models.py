@@ -57,6 +57,9 @@ class Organization(Base):
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     contact_email: Mapped[str | None] = mapped_column(String(254))
+    # How long application data is kept after an application ends (the organization's policy;
+    # the purge job enforces it). Set from the job file's `organization.retention_days`.
+    retention_days: Mapped[int] = mapped_column(Integer, default=365, server_default="365")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -82,12 +85,37 @@ class Job(Base):
 
 
 class Candidate(Base):
-    """A person. One row per person, however many channels they use."""
+    """A person. One row per person, however many channels they use.
+
+    The privacy settings live here because every capability consults them: `ai_opt_out`
+    (answers reviewed by a person instead of the model), who may see recordings, whether
+    employers of jobs not applied to may see the profile, and the recording retention.
+    `erased_at` is set by "delete everything": from then on nothing shows the candidate to
+    anyone, and the purge job removes the rows (`purge_after`) unless a legal hold exists.
+    """
 
     __tablename__ = "candidates"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    name: Mapped[str | None] = mapped_column(Text)  # sealed
+    # eu | uk | us-ca | us | other: decides the legal deadline of rights requests.
+    region: Mapped[str] = mapped_column(String(10), default="eu", server_default="eu")
+    ai_opt_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # transcripts_only | recordings
+    recordings_access: Mapped[str] = mapped_column(
+        String(20), default="transcripts_only", server_default="transcripts_only"
+    )
+    # applied_only | all_employers
+    profile_visibility: Mapped[str] = mapped_column(
+        String(20), default="applied_only", server_default="applied_only"
+    )
+    recording_retention_months: Mapped[int] = mapped_column(
+        Integer, default=12, server_default="12"
+    )
+    consent_withdrawn_at: Mapped[datetime | None]
+    erased_at: Mapped[datetime | None]
+    purge_after: Mapped[datetime | None]
 
     identities: Mapped[list[ChannelIdentity]] = relationship(
         back_populates="candidate", cascade="all, delete-orphan"
@@ -285,3 +313,223 @@ class ApplicationScore(Base):
     model_version: Mapped[str] = mapped_column(String(80))
     scorer_version: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --------------------------------------------------------------------------- privacy
+# Every table below that holds a candidate's data references `candidates.id` with
+# ON DELETE CASCADE, except `erasures` (the tombstone that outlives the candidate). Export and
+# purge find these tables by introspecting the metadata, so a new table cannot be forgotten.
+
+
+class CandidateKey(Base):
+    """The candidate's data key, wrapped (AES-256-GCM) by the master key `master_key_id`.
+
+    Deleting this row is crypto-shredding: every sealed value and file of the candidate, in
+    the database, in backups and in exports, becomes unreadable at once.
+    """
+
+    __tablename__ = "candidate_keys"
+
+    candidate_id: Mapped[str] = mapped_column(
+        ForeignKey("candidates.id", ondelete="CASCADE"), primary_key=True
+    )
+    master_key_id: Mapped[str] = mapped_column(String(32))
+    wrapped_key: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    rotated_at: Mapped[datetime | None]
+
+
+class Contact(Base):
+    """A verified (or to-be-verified) contact for second-factor codes: email or phone."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    candidate_id: Mapped[str] = mapped_column(
+        ForeignKey("candidates.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(10))  # email | phone
+    value: Mapped[str] = mapped_column(Text)  # sealed
+    verified_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PrivacyRequest(Base):
+    """A rights request (access, export, erasure, rectification, objection, review, …).
+
+    Logged with its received date and legal due date (30 days GDPR, 45 days CCPA). Export and
+    erasure need a second factor: the code is stored only as a hash, expires after 10 minutes
+    and locks the request after 3 wrong tries.
+    """
+
+    __tablename__ = "privacy_requests"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    candidate_id: Mapped[str] = mapped_column(
+        ForeignKey("candidates.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    law: Mapped[str] = mapped_column(String(10))  # gdpr | ccpa
+    channel: Mapped[str] = mapped_column(String(20))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    due_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # sealed
+    code_hash: Mapped[str | None] = mapped_column(String(128))
+    code_expires_at: Mapped[datetime | None]
+    code_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_at: Mapped[datetime | None]
+
+
+class ExportArchive(Base):
+    """An export archive on the file store, reachable only through a short-lived signed link."""
+
+    __tablename__ = "export_archives"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    candidate_id: Mapped[str] = mapped_column(
+        ForeignKey("candidates.id", ondelete="CASCADE"), index=True
+    )
+    request_id: Mapped[str | None] = mapped_column(String(32))
+    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    path: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    downloads: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class AccessLogEntry(Base):
+    """One read of a candidate's data by an employer, an admin or the system: who, what,
+    when and why. The candidate may see the employer-facing entries."""
+
+    __tablename__ = "access_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    candidate_id: Mapped[str] = mapped_column(
+        ForeignKey("candidates.id", ondelete="CASCADE"), index=True
+    )
+    actor: Mapped[str] = mapped_column(String(200))
+    actor_kind: Mapped[str] = mapped_column(String(20))  # employer | admin | system
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    resource: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(String(300))
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class HumanReview(Base):
+    """A person must look at this candidate's outcome: the candidate opted out of AI scoring,
+    asked for a review of a decision (GDPR art. 22) or disputed an AI-inferred item. While one
+    is open no automated rejection may happen."""
+
+    __tablename__ = "human_reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    candidate_id: Mapped[str] = mapped_column(
+        ForeignKey("candidates.id", ondelete="CASCADE"), index=True
+    )
+    application_id: Mapped[str | None] = mapped_column(
+        ForeignKey("applications.id", ondelete="CASCADE"), index=True
+    )
+    reason: Mapped[str] = mapped_column(String(30))  # ai_opt_out | decision_review | correction
+    statement: Mapped[str | None] = mapped_column(Text)  # sealed: the candidate's own view
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+    resolution: Mapped[str | None] = mapped_column(Text)  # sealed
+
+
+class Correction(Base):
+    """A candidate's correction of their profile or of an AI-inferred item, with the value
+    before and after (an answer correction is applied at once; an AI item goes to review)."""
+
+    __tablename__ = "corrections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    candidate_id: Mapped[str] = mapped_column(
+        ForeignKey("candidates.id", ondelete="CASCADE"), index=True
+    )
+    application_id: Mapped[str | None] = mapped_column(
+        ForeignKey("applications.id", ondelete="CASCADE")
+    )
+    target: Mapped[str] = mapped_column(String(100))
+    old_value: Mapped[str | None] = mapped_column(Text)  # sealed
+    new_value: Mapped[str | None] = mapped_column(Text)  # sealed
+    status: Mapped[str] = mapped_column(String(20))  # applied | sent_for_review
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LegalHold(Base):
+    """A legal hold blocks the purge of a candidate's data until it is released."""
+
+    __tablename__ = "legal_holds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    candidate_id: Mapped[str] = mapped_column(
+        ForeignKey("candidates.id", ondelete="CASCADE"), index=True
+    )
+    reason: Mapped[str] = mapped_column(Text)
+    placed_by: Mapped[str] = mapped_column(String(200))
+    placed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    released_at: Mapped[datetime | None]
+    released_by: Mapped[str | None] = mapped_column(String(200))
+    release_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class OutboundMessage(Base):
+    """A proactive message (a notice, a one-time code, an export link) waiting for the
+    candidate's channel gateway to deliver it. Gateways deliver; Rasa is not involved."""
+
+    __tablename__ = "outbound_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    candidate_id: Mapped[str] = mapped_column(
+        ForeignKey("candidates.id", ondelete="CASCADE"), index=True
+    )
+    sender_id: Mapped[str] = mapped_column(String(200), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    text: Mapped[str] = mapped_column(Text)  # sealed
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class NoticeVersion(Base):
+    """A published privacy-notice version. A major version needs re-consent before a
+    candidate's data is processed under it (announced `effective_at`, 30 days ahead by
+    default)."""
+
+    __tablename__ = "notice_versions"
+
+    version: Mapped[str] = mapped_column(String(40), primary_key=True)
+    effective_at: Mapped[datetime]
+    major: Mapped[bool] = mapped_column(Boolean, default=False)
+    summary: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Erasure(Base):
+    """An erasure in progress and, once purged, its tombstone.
+
+    While pending it names the candidate and (sealed under the system key) every sender id
+    they used, because the purge must clear those from Rasa's tracker store and Redis. When
+    the purge is done `candidate_id` and `sender_ids` are cleared: what remains is a hashed
+    id, the request id and the dates, with no personal data.
+    """
+
+    __tablename__ = "erasures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    candidate_id: Mapped[str | None] = mapped_column(String(32), index=True)  # no FK: outlives
+    subject_hash: Mapped[str] = mapped_column(String(64), index=True)
+    request_id: Mapped[str | None] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(30))  # request | under_age | consent_refused |
+    # retention | admin
+    sender_ids: Mapped[str | None] = mapped_column(Text)  # sealed (system key)
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    removed_at: Mapped[datetime | None]
+    due_at: Mapped[datetime]
+    purged_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
