@@ -56,6 +56,23 @@ class Settings:
     jobs_dir: Path = field(default_factory=lambda: Path(_env("PARLEY_JOBS_DIR", "jobs")))
     models_dir: Path = field(default_factory=lambda: Path(_env("PARLEY_MODELS_DIR", "models")))
     rasa_venv: Path = field(default_factory=lambda: Path(_env("PARLEY_RASA_VENV", ".venv-rasa")))
+    # ---- privacy (README, "Privacy")
+    # Base64 of 32 random bytes. Unset: generated once into var/master.key (with a warning).
+    master_key: str = field(default_factory=lambda: os.environ.get("PARLEY_MASTER_KEY", ""))
+    # Days between "delete everything" and the full purge (the data is out of use at once).
+    purge_after_days: int = field(
+        default_factory=lambda: int(_env("PARLEY_PURGE_AFTER_DAYS", "30"))
+    )
+    # Minutes an export download link stays valid.
+    export_link_minutes: int = field(
+        default_factory=lambda: int(_env("PARLEY_EXPORT_LINK_MINUTES", "30"))
+    )
+    # Where candidates reach the web gateway (export links); default: the local web chat.
+    public_url: str = field(default_factory=lambda: _env("PARLEY_PUBLIC_URL", ""))
+    # smtp://[user:password@]host:port for one-time codes by email; unset: written as .eml
+    # files under var/mail/ (a development mailbox; nothing leaves the machine).
+    smtp_url: str = field(default_factory=lambda: _env("PARLEY_SMTP_URL", ""))
+    mail_from: str = field(default_factory=lambda: _env("PARLEY_MAIL_FROM", "privacy@parley.local"))
 
     @property
     def rasa_url(self) -> str:
@@ -68,6 +85,19 @@ class Settings:
     @property
     def web_url(self) -> str:
         return f"http://{self.web_host}:{self.web_port}/"
+
+    @property
+    def files_dir(self) -> Path:
+        """The encrypted file store: recordings and export archives, per candidate."""
+        return self.var_dir / "files"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.var_dir / "log"
+
+    @property
+    def public_base_url(self) -> str:
+        return (self.public_url or self.web_url).rstrip("/") + "/"
 
     @property
     def endpoints_file(self) -> Path:
