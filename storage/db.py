@@ -2,6 +2,12 @@
 
 SQLite gets WAL, a busy timeout and enforced foreign keys so that the action server's
 concurrent turns neither fail with "database is locked" nor leave orphans.
+
+Every `Database` carries a `Keyring` (storage/encryption.py): its sessions seal and unseal
+the personal columns transparently. Storage does not import parley/, so the default keyring
+is read from the environment (`PARLEY_MASTER_KEY`, else `$PARLEY_VAR_DIR/master.key`, the
+same defaults as `parley.settings`); callers with a settings object may pass
+`Keyring.load(settings)` instead.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from storage.encryption import KEYRING_INFO, Keyring, _SettingsLike, install
 
 
 def normalise_url(url: str) -> str:
@@ -58,12 +66,33 @@ def make_engine(url: str, *, foreign_keys: bool = True) -> Engine:
 
 
 class Database:
-    """Owns one engine and hands out transactional sessions."""
+    """Owns one engine and hands out transactional sessions that seal and unseal the
+    personal columns with `keyring`.
 
-    def __init__(self, url: str) -> None:
+    Construction fails fast with `MasterKeyMismatch` when the database's data keys were
+    wrapped by another master key (one query), before anything is read or written.
+    """
+
+    def __init__(self, url: str, keyring: Keyring | None = None) -> None:
+        install()
         self.url = normalise_url(url)
+        self.keyring = keyring if keyring is not None else Keyring.from_env()
         self.engine = make_engine(self.url)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        try:
+            self.keyring.verify(self.engine)
+        except BaseException:
+            self.engine.dispose()
+            raise
+        self._sessions = sessionmaker(
+            self.engine, expire_on_commit=False, info={KEYRING_INFO: self.keyring}
+        )
+
+    @classmethod
+    def from_settings(cls, settings: _SettingsLike) -> Database:
+        """A Database for `settings.database_url` keyed by `settings.master_key` or
+        `settings.var_dir / "master.key"` — use this whenever settings may differ from the
+        environment (isolated stacks, tests), so parent and child processes agree."""
+        return cls(settings.database_url, Keyring.load(settings))
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

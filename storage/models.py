@@ -369,7 +369,7 @@ class PrivacyRequest(Base):
         ForeignKey("candidates.id", ondelete="CASCADE"), index=True
     )
     kind: Mapped[str] = mapped_column(String(30))
-    status: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[str] = mapped_column(String(30), index=True)
     law: Mapped[str] = mapped_column(String(10))  # gdpr | ccpa
     channel: Mapped[str] = mapped_column(String(20))
     received_at: Mapped[datetime] = mapped_column(default=utcnow)

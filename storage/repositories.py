@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
+from storage.encryption import ensure_data_key
 from storage.models import (
     Answer,
     AnswerScore,
@@ -73,11 +74,24 @@ class CandidateRepository:
             )
             self.session.add(candidate)
             self.session.flush()
+            # The flush created the data key (storage.encryption); this only makes sure.
+            ensure_data_key(self.session, candidate.id)
         return candidate
 
     def by_ref(self, ref: str) -> Candidate | None:
         """A candidate id or any of their sender ids."""
         return self.session.get(Candidate, ref) or self.by_sender(ref)
+
+    @staticmethod
+    def in_use() -> ColumnElement[bool]:
+        """The filter every employer-facing read applies: a candidate who asked to delete
+        everything is out of use at once, long before the purge removes the rows."""
+        return Candidate.erased_at.is_(None)
+
+    def visible(self, ref: str) -> Candidate | None:
+        """`by_ref` for employer-facing reads: an erased candidate is not found."""
+        candidate = self.by_ref(ref)
+        return candidate if candidate is not None and candidate.erased_at is None else None
 
 
 class ApplicationRepository:
@@ -194,9 +208,7 @@ class ScoreRepository:
     def __init__(self, session: Session) -> None:
         self.s = session
 
-    def current(
-        self, application_id: str, answers: Mapping[str, Answer]
-    ) -> dict[str, AnswerScore]:
+    def current(self, application_id: str, answers: Mapping[str, Answer]) -> dict[str, AnswerScore]:
         """Question id → the newest score of that answer's current revision."""
         scores: dict[str, AnswerScore] = {}
         for row in self.s.scalars(

@@ -6,6 +6,9 @@ each test session creates its own database and drops it afterwards.
 
 from __future__ import annotations
 
+import base64
+import os
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +19,11 @@ from storage.db import Database
 from storage.migrate import upgrade
 from tests.browser import chromium
 from tests.support import FIXTURE_JOBS, create_pg_database, drop_pg_database, pg_url
+
+# One random master key for the whole test session, set at import time so that every
+# Database (and every subprocess stack in tests/e2e, which inherits the environment) uses
+# the same key and none generates var/master.key. An explicitly set key wins.
+os.environ.setdefault("PARLEY_MASTER_KEY", base64.b64encode(secrets.token_bytes(32)).decode())
 
 
 @pytest.fixture(scope="session")

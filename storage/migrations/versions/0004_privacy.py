@@ -200,7 +200,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("candidate_id", sa.String(length=32), nullable=False),
         sa.Column("kind", sa.String(length=30), nullable=False),
-        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("status", sa.String(length=30), nullable=False),
         sa.Column("law", sa.String(length=10), nullable=False),
         sa.Column("channel", sa.String(length=20), nullable=False),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
