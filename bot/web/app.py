@@ -3,7 +3,10 @@
 Design notes:
 
 * Privacy: message text is never logged. The access log records method, path (never the
-  query string), status and timing only.
+  query string, and `/export/…` without its token), status and timing only.
+* Export downloads (`GET /export/<token>`) and proactive messages for the page (`GET
+  /api/outbox`) need the app database and the file store; without them (`create_app(rasa)`
+  alone, as in the gateway's own tests) those routes answer 503 / an empty list.
 * Ordering: messages of one session are forwarded to Rasa one at a time, in arrival order,
   so two quick messages (a double click, Enter pressed twice) never race inside Rasa.
 * The page is fully self-contained (no CDN, fonts, cookies or analytics) and runs under a
@@ -29,6 +32,10 @@ from aiohttp import web
 
 from bot.inbound import prepare
 from bot.rasa_client import BotMessage, RasaClient, RasaUnavailable
+from privacy import outbox
+from privacy.export import LinkExpired, LinkInvalid, open_link
+from storage.db import Database
+from storage.files import FileStore
 
 logger = logging.getLogger("parley.web")
 
@@ -128,6 +135,27 @@ class _LockEntry:
 RASA_KEY = web.AppKey("rasa", RasaClient)
 LOCKS_KEY = web.AppKey("session_locks", SessionLocks)
 INDEX_KEY = web.AppKey("index_html", bytes)
+DB_KEY = web.AppKey("database", Database)
+FILES_KEY = web.AppKey("file_store", FileStore)
+
+EXPORT_PREFIX = "/export/"
+MAX_OUTBOX_BATCH = 20
+
+EXPORT_INVALID_MESSAGE = (
+    "This download link is not valid. Links are long and exact: copy the whole link from the "
+    'message you received. To get a new one, ask in the chat: "export my data".'
+)
+EXPORT_EXPIRED_MESSAGE = (
+    "This download link has expired, and the archive was deleted. To get a new one, ask in "
+    'the chat: "export my data".'
+)
+EXPORT_UNAVAILABLE_MESSAGE = "Downloads are not available on this server right now."
+
+
+def _log_path(request: web.Request) -> str:
+    """The path as logged: an export token is a password to someone's data, so it is cut."""
+    path = request.path
+    return EXPORT_PREFIX + "…" if path.startswith(EXPORT_PREFIX) else path
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -169,14 +197,16 @@ async def _access_log_and_errors(request: web.Request, handler: Handler) -> web.
         raise
     except Exception as exc:
         # Only the type: an exception message could quote what the person typed.
-        logger.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.path)
+        logger.error(
+            "unhandled %s on %s %s", type(exc).__name__, request.method, _log_path(request)
+        )
         status = 500
         if request.path.startswith("/api/"):
             return _error(500, "Something went wrong on our side. Please try again.")
         raise web.HTTPInternalServerError() from None
     finally:
         elapsed_ms = (time.perf_counter() - started) * 1000
-        logger.info("%s %s %d %.1fms", request.method, request.path, status, elapsed_ms)
+        logger.info("%s %s %d %.1fms", request.method, _log_path(request), status, elapsed_ms)
 
 
 def _render_index(title: str) -> bytes:
@@ -293,6 +323,68 @@ async def _messages(request: web.Request) -> web.Response:
     return _reply(messages)
 
 
+def _text_page(status: int, message: str) -> web.Response:
+    return web.Response(
+        status=status,
+        text=message + "\n",
+        content_type="text/plain",
+        charset="utf-8",
+        headers={"Cache-Control": "no-store", "X-Robots-Tag": "noindex"},
+    )
+
+
+async def _export(request: web.Request) -> web.Response:
+    """The candidate's export archive behind a short-lived link (never pasted in a chat)."""
+    db, files = request.app.get(DB_KEY), request.app.get(FILES_KEY)
+    if db is None or files is None:
+        return _text_page(503, EXPORT_UNAVAILABLE_MESSAGE)
+    token = request.match_info["token"]
+    try:
+        data = await asyncio.to_thread(open_link, db, files, token)
+    except LinkInvalid:
+        return _text_page(404, EXPORT_INVALID_MESSAGE)
+    except LinkExpired:
+        return _text_page(410, EXPORT_EXPIRED_MESSAGE)
+    stamp = time.strftime("%Y%m%d", time.gmtime())
+    return web.Response(
+        body=data,
+        content_type="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="parley-export-{stamp}.zip"',
+            "Cache-Control": "no-store",
+            "X-Robots-Tag": "noindex",
+        },
+    )
+
+
+def _take_outbox(db: Database, sender_id: str) -> list[str]:
+    """Pending proactive messages for one web session, marked sent in the same transaction."""
+    with db.transaction() as s:
+        rows = outbox.pending(s, sender_id, limit=MAX_OUTBOX_BATCH)
+        texts = []
+        for row in rows:
+            if row.text:  # None: unreadable (the candidate's key is gone) — drop it
+                texts.append(row.text)
+            outbox.mark_sent(row)
+        return texts
+
+
+async def _outbox(request: web.Request) -> web.Response:
+    """Messages the system sends on its own (a one-time code, a notice update, an export
+    link), polled by the open page. They never pass through Rasa, so they are not in the
+    conversation's tracker."""
+    session = request.query.get("session", "")
+    if not SESSION_RE.match(session):
+        return _error(400, '"session" must be 8 to 64 characters of letters, digits, "_" or "-".')
+    db = request.app.get(DB_KEY)
+    if db is None:
+        return _reply([])
+    # One poll at a time per session (two tabs): a message is handed out exactly once.
+    async with request.app[LOCKS_KEY].hold("outbox:" + session):
+        texts = await asyncio.to_thread(_take_outbox, db, SENDER_PREFIX + session)
+    return _reply([BotMessage(text=t) for t in texts])
+
+
 def _reply(messages: list[BotMessage]) -> web.Response:
     return web.json_response(
         {"messages": [m.to_json() for m in messages]},
@@ -300,8 +392,15 @@ def _reply(messages: list[BotMessage]) -> web.Response:
     )
 
 
-def create_app(rasa: RasaClient, *, title: str = "Parley") -> web.Application:
-    """Build the web gateway. The caller owns `rasa` and closes it after the app stops."""
+def create_app(
+    rasa: RasaClient,
+    *,
+    title: str = "Parley",
+    db: Database | None = None,
+    files: FileStore | None = None,
+) -> web.Application:
+    """Build the web gateway. The caller owns `rasa` (and `db`) and closes them after the app
+    stops. `db` and `files` enable export downloads and outbox delivery."""
     app = web.Application(
         middlewares=[_access_log_and_errors],
         client_max_size=MAX_BODY_BYTES,
@@ -309,11 +408,18 @@ def create_app(rasa: RasaClient, *, title: str = "Parley") -> web.Application:
     app[RASA_KEY] = rasa
     app[LOCKS_KEY] = SessionLocks()
     app[INDEX_KEY] = _render_index(title)
+    if db is not None:
+        app[DB_KEY] = db
+    if files is not None:
+        app[FILES_KEY] = files
     app.on_response_prepare.append(_on_response_prepare)
     app.router.add_get("/", _index)
     app.router.add_get("/static/{name}", _static)
     app.router.add_get("/healthz", _healthz)
     app.router.add_post("/api/messages", _messages)
+    app.router.add_get("/api/outbox", _outbox, allow_head=False)
+    # No HEAD: a HEAD must not count as a download.
+    app.router.add_get(EXPORT_PREFIX + "{token:.*}", _export, allow_head=False)
     return app
 
 
@@ -334,21 +440,43 @@ async def serve(app: web.Application, host: str, port: int) -> web.AppRunner:
     return runner
 
 
-async def _run(rasa_url: str, host: str, port: int, title: str) -> None:
+def open_storage(settings: Any) -> tuple[Database, FileStore]:
+    """The app database (with the master key from `settings`) and the encrypted file store,
+    as the action server opens them. Migrations are `parley run`'s job, not the gateway's."""
+    from storage.encryption import Keyring
+
+    db = Database(settings.database_url, Keyring.load(settings))
+    return db, FileStore(settings.files_dir, db)
+
+
+async def _run(rasa_url: str, host: str, port: int, title: str, settings: Any) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # e.g. not main thread
             loop.add_signal_handler(sig, stop.set)
-    async with RasaClient(rasa_url) as rasa:
-        runner = await serve(create_app(rasa, title=title), host, port)
-        try:
-            await stop.wait()
-            logger.info("web gateway stopping")
-        finally:
-            await runner.cleanup()
+    db, files = open_storage(settings)
+    try:
+        async with RasaClient(rasa_url) as rasa:
+            app = create_app(rasa, title=title, db=db, files=files)
+            runner = await serve(app, host, port)
+            try:
+                await stop.wait()
+                logger.info("web gateway stopping")
+            finally:
+                await runner.cleanup()
+    finally:
+        db.dispose()
 
 
-def run_web_gateway(rasa_url: str, host: str, port: int, *, title: str = "Parley") -> None:
-    """Run the gateway until SIGINT or SIGTERM, then stop cleanly (used by the CLI)."""
-    asyncio.run(_run(rasa_url, host, port, title))
+def run_web_gateway(
+    rasa_url: str, host: str, port: int, *, title: str = "Parley", settings: Any = None
+) -> None:
+    """Run the gateway until SIGINT or SIGTERM, then stop cleanly (used by the CLI).
+    `settings` (default: `parley.settings.load_settings()`) says where the database, the
+    master key and the file store are."""
+    if settings is None:
+        from parley.settings import load_settings
+
+        settings = load_settings()
+    asyncio.run(_run(rasa_url, host, port, title, settings))

@@ -6,6 +6,8 @@
   const MAX_CHARS = 4000;
   const COUNTER_FROM = 3600; // show the character counter from here on
   const REQUEST_TIMEOUT_MS = 65000;
+  const OUTBOX_POLL_MS = 4000; // messages the server sends on its own (codes, links, notices)
+  const OUTBOX_TIMEOUT_MS = 15000;
   const SESSION_KEY = "parley.session"; // localStorage: survives reloads and restarts
   const STATE_KEY = "parley.state"; // sessionStorage: this tab's transcript and started jobs
   const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
@@ -100,10 +102,30 @@
     scrollToEnd();
   }
 
+  // Links to this server (an export download) become clickable; everything else stays text.
+  // Built with createElement and textContent: server text is never parsed as HTML.
+  const OWN_LINK = /(https?:\/\/[^\s<>"]+)/g;
+  function botBubble(text) {
+    const bubble = el("div", "msg bot");
+    let last = 0;
+    for (const match of text.matchAll(OWN_LINK)) {
+      const url = match[0].replace(/[.,;:!?)]+$/, "");
+      if (!url.startsWith(`${window.location.origin}/`)) continue;
+      bubble.appendChild(document.createTextNode(text.slice(last, match.index)));
+      const a = el("a", "link", url);
+      a.href = url;
+      a.rel = "noopener noreferrer";
+      bubble.appendChild(a);
+      last = match.index + url.length;
+    }
+    bubble.appendChild(document.createTextNode(text.slice(last)));
+    return bubble;
+  }
+
   function renderBot(item) {
     const row = el("div", "row bot");
     row.appendChild(el("span", "visually-hidden", "Interviewer said: "));
-    if (item.text) row.appendChild(el("div", "msg bot", item.text));
+    if (item.text) row.appendChild(botBubble(item.text));
     if (item.buttons.length) {
       const group = el("div", "buttons");
       group.setAttribute("role", "group");
@@ -376,6 +398,42 @@
     local.removeItem(SESSION_KEY);
     tab.removeItem(STATE_KEY);
     window.location.assign(window.location.pathname + window.location.search);
+  });
+
+  // ---- messages sent by the server on its own ---------------------------------------------
+  // One-time codes, export download links and notice updates do not go through the
+  // conversation: the page fetches them while it is open and visible.
+
+  let polling = false;
+  async function pollOutbox() {
+    if (polling || document.visibilityState === "hidden") return;
+    polling = true;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), OUTBOX_TIMEOUT_MS);
+    try {
+      const response = await fetch(`/api/outbox?session=${encodeURIComponent(session)}`, {
+        headers: { Accept: "application/json" },
+        cache: "no-store",
+        credentials: "omit",
+        signal: controller.signal,
+      });
+      if (!response.ok) return;
+      const data = await response.json();
+      const messages = data && Array.isArray(data.messages) ? data.messages : [];
+      for (const m of messages) {
+        const text = m && typeof m.text === "string" ? m.text : "";
+        if (text) addItem({ who: "bot", text, buttons: [] });
+      }
+    } catch (_err) {
+      /* offline or server restarting: the next poll tries again */
+    } finally {
+      clearTimeout(timer);
+      polling = false;
+    }
+  }
+  setInterval(pollOutbox, OUTBOX_POLL_MS);
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") pollOutbox();
   });
 
   // ---- start -----------------------------------------------------------------------------
