@@ -732,7 +732,7 @@ def run_parley(base: Settings, options: Options, workdir: Path, echo: Echo) -> d
         finally:
             echo("Parley: stopping the stack…")
             supervisor.stop()
-        db = Database(settings.database_url)
+        db = Database.from_settings(settings)
         try:
             check = check_database(db, measured)
         finally:

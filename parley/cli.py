@@ -12,6 +12,8 @@ from typing import Annotated
 
 import typer
 
+from parley.backup_cli import backup_app
+from parley.privacy_cli import privacy_app
 from parley.settings import Settings, load_settings
 
 app = typer.Typer(help="Parley — an open-source conversational screening interviewer.",
@@ -22,6 +24,8 @@ bench_app = typer.Typer(help="Benchmarks (JSON output).", no_args_is_help=True)
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(interviews_app, name="interviews")
 app.add_typer(bench_app, name="bench")
+app.add_typer(privacy_app, name="privacy")
+app.add_typer(backup_app, name="backup")
 
 
 def _db(settings: Settings):  # type: ignore[no-untyped-def]
@@ -29,7 +33,7 @@ def _db(settings: Settings):  # type: ignore[no-untyped-def]
     from storage.migrate import upgrade
 
     upgrade(settings.database_url)
-    return Database(settings.database_url)
+    return Database.from_settings(settings)
 
 
 def _import_jobs(settings: Settings, path: Path) -> None:
@@ -119,6 +123,16 @@ def serve_web() -> None:
     run_web_gateway(settings.rasa_url, settings.web_host, settings.web_port)
 
 
+@app.command("worker", hidden=True)
+def worker_cmd(
+    once: Annotated[bool, typer.Option("--once", help="one purge run, then exit")] = False,
+) -> None:
+    """Run the background worker (the purge job; started by `parley run`)."""
+    from parley.worker import main as run_worker
+
+    run_worker(load_settings(), once=once)
+
+
 @app.command()
 def chat(
     job: Annotated[str | None, typer.Option(help="start this job right away")] = None,
@@ -185,13 +199,18 @@ def interviews_show(
             "the candidate or a data-protection request, never for employers)",
         ),
     ] = False,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="why you look (written to the access log)")
+    ] = None,
 ) -> None:
     """Show a candidate's or an application's interview answers as stored (practice runs are
-    left out unless --include-practice)."""
+    left out unless --include-practice). Each read is written to the access log."""
     from screening.reports import NotFound, interview_report
 
     try:
-        report = interview_report(_db(load_settings()), ref, include_practice=include_practice)
+        report = interview_report(
+            _db(load_settings()), ref, include_practice=include_practice, reason=reason
+        )
     except NotFound as exc:
         typer.secho(str(exc), fg="red", err=True)
         raise typer.Exit(1) from None
@@ -205,6 +224,10 @@ def interviews_show(
             f"{kind} {app_['application_id']}",
             bold=True,
         )
+        if app_["ai_scoring_note"]:
+            typer.echo(f"  {app_['ai_scoring_note']}")
+        for review in app_["human_reviews"]:
+            typer.echo(f"  Waiting for a person: {review['reason'].replace('_', ' ')}")
         for a in app_["answers"]:
             shown = a["display"] or a["raw_text"] or "(skipped)"
             flag = "  [knockout]" if a["knockout"] else ""

@@ -1,4 +1,4 @@
-"""Start a complete Parley stack (action server, Rasa, web chat) on chosen or free ports.
+"""Start a complete Parley stack (action server, Rasa, web chat, worker) on chosen or free ports.
 
 Used by `parley run`, by the end-to-end tests and by the benchmarks, so all three exercise
 exactly the same processes and configuration.
@@ -7,11 +7,13 @@ exactly the same processes and configuration.
 from __future__ import annotations
 
 import dataclasses
+import os
 import socket
+import sys
 from pathlib import Path
 
 from parley.settings import Settings
-from parley.supervisor import Supervisor, actions_process, rasa_process, web_process
+from parley.supervisor import Process, Supervisor, actions_process, rasa_process, web_process
 
 
 def free_port() -> int:
@@ -35,8 +37,26 @@ def isolated_settings(base: Settings, var_dir: Path, **overrides: object) -> Set
     return dataclasses.replace(base, **values)  # type: ignore[arg-type]
 
 
+def worker_process(settings: Settings) -> Process:
+    """The background worker (the purge job). It has no HTTP endpoint: it counts as ready
+    as soon as it runs, so it adds nothing to start-up time."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "PYTHONUNBUFFERED": "1",
+            "PARLEY_REDIS_HOST": settings.redis_host,
+            "PARLEY_REDIS_PORT": str(settings.redis_port),
+            "PARLEY_REDIS_DB": str(settings.redis_db),
+            "PARLEY_LOCK_PREFIX": settings.lock_prefix,
+            "PARLEY_PURGE_AFTER_DAYS": str(settings.purge_after_days),
+        }
+    )
+    return Process("worker", [sys.executable, "-m", "parley", "worker"], "", env)
+
+
 def build_supervisor(settings: Settings, *, web: bool = True) -> Supervisor:
     processes = [actions_process(settings), rasa_process(settings)]
     if web:
         processes.append(web_process(settings))
+    processes.append(worker_process(settings))
     return Supervisor(settings, processes, settings.var_dir / "log")

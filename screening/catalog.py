@@ -45,6 +45,7 @@ def _import_one(s, repo: JobRepository, file_path: Path, job: JobDefinition) -> 
         s.add(org)
     org.name = job.organization.name
     org.contact_email = job.organization.contact_email
+    org.retention_days = job.organization.retention_days
     s.flush()
     digest = content_hash(job)
     current = repo.current(job.id)

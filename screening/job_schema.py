@@ -162,6 +162,9 @@ class Organization(_StrictModel):
     name: ShortText
     contact_email: Annotated[str | None, AfterValidator(_email)] = None
     website: Annotated[str | None, AfterValidator(_url)] = None
+    #: Days an application's data is kept after the application ended (the organization's
+    #: retention policy, enforced by the purge job). One day to ten years.
+    retention_days: Annotated[int, Field(ge=1, le=3650)] = 365
 
 
 class _QuestionBase(_StrictModel):
@@ -755,9 +758,10 @@ def content_hash(job: JobDefinition) -> str:
     Stored with each interview so that answers can be tied to the exact questions that were asked,
     and so that an edited job file is noticed. Insensitive to YAML formatting and key order.
     """
-    canonical = json.dumps(
-        job.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
+    # The organization's retention policy is not part of what was asked: changing it updates
+    # the organization row on import without making a new job version.
+    dumped = job.model_dump(mode="json", exclude={"organization": {"retention_days"}})
+    canonical = json.dumps(dumped, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 

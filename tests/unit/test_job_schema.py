@@ -259,6 +259,28 @@ def test_content_hash_changes_on_edit(tmp_path: Path, edit) -> None:
     assert before != after
 
 
+def test_retention_days_defaults_to_a_year_and_is_not_part_of_the_content_hash(
+    tmp_path: Path,
+) -> None:
+    job = load_job_file(write(tmp_path, VALID_JOB, "a.yaml"))
+    assert job.organization.retention_days == 365
+    data = job_data()
+    data["organization"]["retention_days"] = 90
+    shorter = load_job_file(write_data(tmp_path, data, "b.yaml"))
+    assert shorter.organization.retention_days == 90
+    # A policy change is no new job version: the questions asked are the same.
+    assert content_hash(shorter) == content_hash(job)
+
+
+@pytest.mark.parametrize("days", [0, -5, 3651, "a year"])
+def test_retention_days_out_of_range_is_refused(tmp_path: Path, days: object) -> None:
+    data = job_data()
+    data["organization"]["retention_days"] = days
+    with pytest.raises(JobFileError) as err:
+        load_job_file(write_data(tmp_path, data, "bad.yaml"))
+    assert "retention_days" in str(err.value)
+
+
 # --------------------------------------------------------------------------------------------
 # errors naming file, question and field
 # --------------------------------------------------------------------------------------------
