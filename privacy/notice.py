@@ -1,7 +1,9 @@
 """The privacy notice shown before any question, and its version.
 
 The version is recorded with every consent, so we can always say which text a candidate agreed
-to. Publishing new versions (and asking for re-consent on major changes) is the Privacy issue.
+to. `NOTICE_VERSION` is the first published version; later versions are published into the
+`notice_versions` table (privacy.notices), and the interview shows and records the version in
+force (`privacy.notices.current_version`).
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ AI_DISCLOSURE = (
 )
 
 
-def notice_summary(organization: str) -> str:
-    return NOTICE_SUMMARY.format(version=NOTICE_VERSION, organization=organization)
+def notice_summary(organization: str, version: str = NOTICE_VERSION) -> str:
+    return NOTICE_SUMMARY.format(version=version, organization=organization)
 
 
 def ai_disclosure(organization: str) -> str:
@@ -49,8 +51,8 @@ PRACTICE_AI_DISCLOSURE = (
 )
 
 
-def practice_notice() -> str:
-    return PRACTICE_NOTICE.format(version=PRACTICE_NOTICE_VERSION)
+def practice_notice(version: str = PRACTICE_NOTICE_VERSION) -> str:
+    return PRACTICE_NOTICE.format(version=version)
 
 
 def practice_ai_disclosure(organization: str) -> str:

@@ -6,6 +6,12 @@ appended rather than overwritten, so a score that was once shown can always be r
 are not scored: they only knock out; the overall score is the weight-averaged free-text score.
 An answer the scorer cannot judge (status `insufficient_data`) is left out of the average and
 flagged for a person — it never counts as a low score.
+
+No AI processing happens for a candidate who objected to it: the real applications of a
+candidate opted out of AI scoring (`candidates.ai_opt_out`) are not scored — their answers wait
+for a person, and `score_pending` scores them if the candidate opts back in — and nothing of a
+candidate who withdrew consent or was erased is scored at all. Practice runs of an opted-out
+candidate are still scored: only the candidate sees them, and the feedback is their point.
 """
 
 from __future__ import annotations
@@ -17,12 +23,13 @@ from typing import Any, Protocol
 
 from sqlalchemy import select
 
+from privacy.consent import processing_allowed
 from screening.interview import Mode, Status, definition_of
 from screening.job_schema import is_scored
 from storage.db import Database
-from storage.models import Answer, Application, ApplicationScore, Job
+from storage.models import Answer, Application, ApplicationScore, Candidate, Job
 from storage.models import AnswerScore as AnswerScoreRow
-from storage.repositories import ScoreRepository
+from storage.repositories import CandidateRepository, ScoreRepository
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +57,16 @@ def _scorer() -> ScorerLike:
     return get_scorer()
 
 
+def ai_scoring_allowed(s: Any, app: Application) -> bool:
+    """May the model score this application's answers? Not for a candidate who withdrew
+    consent or was erased, and not for the real applications of one who opted out of AI
+    scoring (a person reviews those answers instead)."""
+    candidate = app.candidate or s.get(Candidate, app.candidate_id)
+    if not processing_allowed(candidate):
+        return False
+    return not (candidate.ai_opt_out and app.mode == Mode.APPLICATION)
+
+
 class AssessmentService:
     def __init__(self, db: Database, scorer: Callable[[], ScorerLike] = _scorer) -> None:
         self.db = db
@@ -75,8 +92,8 @@ class AssessmentService:
         (completed or knocked out) store the overall score so the shortlist is ready."""
         with self.db.transaction() as s:
             app = s.get(Application, application_id)
-            if app is None:
-                return
+            if app is None or not ai_scoring_allowed(s, app):
+                return  # opted out: the answer waits for a person
             scored = {q.id for q in definition_of(app.job).questions if is_scored(q)}
             finished = app.status in (Status.COMPLETED, Status.KNOCKED_OUT)
         if question_id in scored:
@@ -92,7 +109,7 @@ class AssessmentService:
 
         with self.db.transaction() as s:
             app = s.get(Application, application_id)
-            if app is None:
+            if app is None or not ai_scoring_allowed(s, app):
                 return []
             job = definition_of(app.job)
             questions = {q.id: q for q in job.questions if is_scored(q)}
@@ -174,10 +191,11 @@ class AssessmentService:
         return results
 
     def refresh_application(self, application_id: str) -> ApplicationScore | None:
-        """Store a new overall-score snapshot for the application."""
+        """Store a new overall-score snapshot for the application (none while AI scoring is
+        not allowed: an overall built from older scores would still be the model's verdict)."""
         with self.db.transaction() as s:
             app = s.get(Application, application_id)
-            if app is None:
+            if app is None or not ai_scoring_allowed(s, app):
                 return None
             results = self._results(s, app)
             scored = [r for r in results if r.status == "scored" and r.score is not None]
@@ -222,15 +240,36 @@ class AssessmentService:
         with self.db.transaction() as s:
             app = s.get(Application, ref)
             if app is not None:
-                return [ref] if app.mode in modes else []
+                erased = app.candidate.erased_at is not None  # out of use: never rescored
+                return [ref] if app.mode in modes and not erased else []
             return list(
                 s.scalars(
                     select(Application.id)
                     .join(Job, Job.id == Application.job_id)
+                    .join(Candidate, Candidate.id == Application.candidate_id)
                     .where(Job.slug == ref, Application.mode.in_([str(m) for m in modes]))
+                    .where(CandidateRepository.in_use())
                     .order_by(Application.created_at)
                 )
             )
+
+    def score_pending(self, application_id: str) -> int:
+        """Score the answers whose current revision has no score yet (those that waited for
+        a person while the candidate was opted out), then refresh the overall score. Returns
+        the answers scored."""
+        with self.db.transaction() as s:
+            app = s.get(Application, application_id)
+            if app is None or not ai_scoring_allowed(s, app):
+                return 0
+            answers = {
+                a.question_id: a
+                for a in s.scalars(select(Answer).where(Answer.application_id == app.id))
+            }
+            scored = ScoreRepository(s).current(app.id, answers)
+            pending = [qid for qid in answers if qid not in scored]
+        rows = self._score(application_id, pending) if pending else []
+        self.refresh_application(application_id)
+        return len(rows)
 
     def rescore(self, application_id: str) -> int:
         """Score every free-text answer of the application again; returns answers scored."""
