@@ -9,7 +9,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.runtime import call, job_fit, latest_text, service, utter
+from actions.runtime import call, job_fit, latest_text, nlu_of, privacy_chat, service, utter
 from screening.commands import PRACTICE_ENTITY, practice_argument
 from screening.interview import Mode
 
@@ -64,6 +64,9 @@ class ActionStartInterview(Action):
     ) -> list[EventType]:
         job_ref = _job_entity(tracker)
         text = "" if job_ref else latest_text(tracker)
+        # Starting an interview replaces a privacy question still waiting for an answer, so
+        # the "yes" to the consent question can never confirm it.
+        await call(privacy_chat().cancel_pending, tracker.sender_id)
         choice = await call(service().choose_job, tracker.sender_id, job_ref, text)
         utter(dispatcher, choice.replies)
         if choice.slug is None:
@@ -84,6 +87,7 @@ class ActionStartPractice(Action):
     ) -> list[EventType]:
         text = latest_text(tracker)
         ref = _entity(tracker, PRACTICE_ENTITY) or practice_argument(text)
+        await call(privacy_chat().cancel_pending, tracker.sender_id)
         result = await call(service().start_practice, tracker.sender_id, ref, text)
         utter(dispatcher, result.replies)
         if result.confirm_delete:
@@ -94,7 +98,8 @@ class ActionStartPractice(Action):
 
 
 class ActionRoute(Action):
-    """Any other message outside the form: answer a pending "delete your practice runs?",
+    """Any other message outside the form: answer what a privacy request waits for (a yes, a
+    one-time code, a statement), answer a pending "delete your practice runs?",
     resume an open interview or practice run, start a named job, or tell the person where
     they stand (completed, withdrawn, or which jobs are open)."""
 
@@ -105,6 +110,12 @@ class ActionRoute(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         events: list[EventType] = []
+        privacy = await call(
+            privacy_chat().pending_input, tracker.sender_id, latest_text(tracker), nlu_of(tracker)
+        )
+        if privacy is not None:
+            utter(dispatcher, privacy)
+            return [SlotSet(PENDING, None)]
         if tracker.get_slot(PENDING) == DELETE_PRACTICE:
             events.append(SlotSet(PENDING, None))
             replies = await call(

@@ -7,7 +7,7 @@ import logging
 import threading
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -19,6 +19,9 @@ from screening.interview import InterviewService, Reply
 from screening.job_fit import JobFitService
 from storage.db import Database
 from storage.migrate import upgrade
+
+if TYPE_CHECKING:
+    from privacy.chat import PrivacyChat
 
 T = TypeVar("T")
 
@@ -34,7 +37,20 @@ def service() -> InterviewService:
         db,
         on_answer=AssessmentService(db).after_answer,
         job_fit=lambda sender: JobFitService(db).replies(sender),
+        # Privacy commands work at every step of the interview (built on first use).
+        privacy=lambda sender, text, nlu: privacy_chat().in_interview(sender, text, nlu),
     )
+
+
+@lru_cache(maxsize=1)
+def privacy_chat() -> PrivacyChat:
+    """The privacy dialogue, on the interview service's database (one per process)."""
+    from privacy.chat import PrivacyChat
+    from storage.files import FileStore
+
+    settings = load_settings()
+    db = service().db
+    return PrivacyChat(db, settings, FileStore(settings.files_dir, db))
 
 
 @lru_cache(maxsize=1)

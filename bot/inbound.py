@@ -13,7 +13,17 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from screening.commands import SLASH_ALIASES, Command, practice_argument, practice_payload
+from screening.commands import (
+    PRIVACY_ENTITY,
+    PRIVACY_SLASH,
+    SLASH_ALIASES,
+    Command,
+    PrivacyCommand,
+    parse_privacy,
+    practice_argument,
+    practice_payload,
+    privacy_payload,
+)
 
 MAX_MESSAGE_CHARS = 20_000
 _JOB_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,80}$")
@@ -22,7 +32,10 @@ _PRACTICE_REF_RE = re.compile(r"^[^\W_][\w .,&'()/+-]{0,79}$")
 
 COMMANDS_HELP = (
     "Commands: /repeat, /back, /skip, /pause, /help, /human, /withdraw, /jobs, /fit, "
-    "/start <job>, /practice [job], /practice delete."
+    "/start <job>, /practice [job], /practice delete. "
+    "Your data: /mydata, /export, /delete, /delete_answer <n>, /delete_recordings, /optout, "
+    "/optin, /review [your view], /correct <n> <new answer>, /dispute <n> <why>, "
+    "/withdraw_consent, /viewed, /notices, /settings, /contact email <address>, /verify <code>."
 )
 
 
@@ -78,6 +91,24 @@ def _practice(rest: str) -> Prepared:
     return Prepared(text=practice_payload(ref))
 
 
+def _privacy(command: PrivacyCommand, prefix: str, rest: str) -> Prepared:
+    """A privacy command with its argument checked and put into the `privacy_arg` entity
+    (a statement or a new answer with spaces and quotes survives as JSON)."""
+    rest = rest.strip()
+    if rest.startswith("{"):  # a button payload we produced: /privacy_x{"privacy_arg": "..."}
+        try:
+            value = json.loads(rest).get(PRIVACY_ENTITY)
+        except (ValueError, AttributeError):
+            value = None
+        if not isinstance(value, str):
+            return Prepared(reply=f"That command looks broken. {COMMANDS_HELP}")
+        rest = value
+    parsed = parse_privacy(command, " ".join(p for p in (prefix, rest) if p))
+    if parsed.error:
+        return Prepared(reply=parsed.error)
+    return Prepared(text=privacy_payload(parsed.command, parsed.argument()))
+
+
 def prepare(raw: str | None) -> Prepared:
     """Turn raw user input into what Rasa should receive, or into an immediate reply."""
     text = clean(raw or "")
@@ -97,6 +128,8 @@ def prepare(raw: str | None) -> Prepared:
         return Prepared(text=stripped) if stripped else Prepared(reply=COMMANDS_HELP)
     name, rest = match.group(1).lower(), match.group(2)
     target = SLASH_ALIASES.get(name)
+    if target is None and name in PRIVACY_SLASH:
+        return _privacy(*PRIVACY_SLASH[name], rest)
     if target is None:
         return Prepared(reply=f"I don't know the command /{name}. {COMMANDS_HELP}")
     if target == "start":

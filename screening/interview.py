@@ -14,16 +14,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from privacy.consent import stop_processing
 from privacy.notice import (
-    NOTICE_VERSION,
-    PRACTICE_NOTICE_VERSION,
     ai_disclosure,
     notice_summary,
     practice_ai_disclosure,
     practice_notice,
 )
+from privacy.notices import current_version, day, reconsent_needed
+from privacy.requests import pending_for
+from privacy.reviews import KNOCKOUT_REVIEW, ensure_review, may_reject_automatically
 from screening import practice
 from screening.commands import (
     Command,
@@ -46,6 +48,7 @@ from storage.models import (
     Job,
 )
 from storage.repositories import (
+    PRACTICE_CONSENT_SUFFIX,
     ApplicationRepository,
     CandidateRepository,
     JobRepository,
@@ -86,6 +89,8 @@ class Mode(StrEnum):
 # applications.pending_action while a destructive command waits for a yes.
 WITHDRAW = "withdraw"
 DELETE_PRACTICE = "delete_practice"
+# ... and while the candidate is asked to agree to a new major privacy-notice version.
+RECONSENT = "reconsent"
 
 
 class Stage(StrEnum):
@@ -128,10 +133,27 @@ class Outcome:
     practice: PracticeStep | None = None  # a practice answer that gets feedback
     # The form continues with this run: (job slug, mode, whether it is an open run resumed).
     switch: tuple[str, Mode, bool] | None = None
+    # A privacy request waits for the candidate's next message: don't ask the question now.
+    hold: bool = False
 
     def say(self, text: str, buttons: list[tuple[str, str]] | None = None) -> Outcome:
         self.replies.append(Reply(text, tuple(buttons or ())))
         return self
+
+
+class PrivacyTurn(Protocol):
+    """What the privacy dialogue (privacy/chat.py) did with a message: its replies, whether
+    the interview must end (everything deleted, consent withdrawn), and whether a request now
+    waits for the candidate's next message (a yes, a code, a statement)."""
+
+    replies: list[Reply]
+    ended: bool
+    waiting: bool
+
+
+# (sender id, text, NLU) → PrivacyTurn, or None when the message is no privacy matter. Injected
+# (actions/runtime.py) so that screening never imports privacy's heavier parts.
+PrivacyHandler = Callable[[str, str, MessageNlu], PrivacyTurn | None]
 
 
 @dataclass
@@ -191,7 +213,10 @@ HELP_TEXT = (
     "• 'human' — ask a person to contact you\n"
     "• 'withdraw' — withdraw your application\n"
     "• 'which jobs fit me?' — see the open jobs that match what you've told me\n"
-    "• '/practice' — a private practice interview with feedback (employers never see it)"
+    "• '/practice' — a private practice interview with feedback (employers never see it)\n"
+    "• 'what data do you have on me?' (/mydata), /export, /delete, /correct, /optout "
+    "(no AI scoring), /review, /withdraw_consent, /viewed, /notices, /settings — your data and "
+    "your rights"
 )
 PRACTICE_HELP_TEXT = (
     "This is a practice run: your answers get feedback and no employer ever sees them. "
@@ -201,7 +226,8 @@ PRACTICE_HELP_TEXT = (
     "• 'skip' — skip a question marked optional\n"
     "• 'pause' — continue later, from this question\n"
     "• 'withdraw' — stop this practice run\n"
-    "• '/practice delete' — delete all your practice runs"
+    "• '/practice delete' — delete all your practice runs\n"
+    "• /mydata, /export, /delete, /settings — your data and your rights"
 )
 # Words that say "practice" or "job" rather than which job: ignored when matching a job by name.
 _GENERIC_WORDS = frozenset(
@@ -242,15 +268,18 @@ class InterviewService:
         on_answer: Callable[[str, str], None] | None = None,
         job_fit: Callable[[str], list[Reply]] | None = None,
         assessment: AssessmentService | None = None,
+        privacy: PrivacyHandler | None = None,
     ) -> None:
         """`on_answer(application_id, question_id)` runs after each answer of a real
         application is committed (the assessment hooks in here to score it); its failures
         never reach the candidate. `assessment` scores practice answers synchronously, for
-        their feedback (created on first use when not given)."""
+        their feedback (created on first use when not given). `privacy` handles privacy
+        commands and pending privacy input at any step (privacy/chat.py)."""
         self.db = db
         self._today = today
         self._on_answer = on_answer
         self._job_fit = job_fit
+        self._privacy = privacy
         self._assessment_service = assessment
 
     def _assessment(self) -> AssessmentService:
@@ -486,6 +515,17 @@ class InterviewService:
         """
         replies: list[Reply] = []
         slots: dict[str, Any] = {}
+        hold = False
+        if slot in (None, "answer") and mode != Mode.PRACTICE:
+            text = None if value is None or isinstance(value, bool) else str(value)
+            held = self._reconsent_step(sender_id, slug, text, nlu)
+            if held is not None:
+                if held.slot_value is False:  # refused: processing stopped, the form ends
+                    return TurnResult(held.replies, {"answer": None}, None)
+                replies += held.replies
+                if held.slot_value is None:  # still waiting for a yes or no
+                    return TurnResult(replies, {"answer": None}, "answer")
+                slot = value = None  # agreed: ask the question again below
         if slot is not None and value is not None and not isinstance(value, bool):
             stage = self.stage(sender_id, slug, consent, age_ok, mode)
             text = str(value)
@@ -500,6 +540,7 @@ class InterviewService:
             else:  # a value for a step that is already over: nothing to do
                 outcome = Outcome()
             replies += outcome.replies
+            hold = outcome.hold
             if slot == "answer" or slots.get(slot) is None:
                 slots[slot] = None
             if outcome.switch is not None:
@@ -514,7 +555,9 @@ class InterviewService:
                     intro_shown=None,
                 )
         stage = self.stage(sender_id, slug, consent, age_ok, mode)
-        if stage == Stage.CONSENT:
+        if hold and stage != Stage.DONE:
+            pass  # a privacy request waits for the next message; the question comes after it
+        elif stage == Stage.CONSENT:
             replies += self.prompt(sender_id, slug, stage, full=not intro_shown, mode=mode)
             slots["intro_shown"] = True
         elif stage != Stage.DONE:
@@ -536,19 +579,21 @@ class InterviewService:
                 job = JobRepository(s).current(slug or "")
                 if job is None:
                     return []
+                version = current_version(s)
                 if mode == Mode.PRACTICE:
                     consent_q = Reply(
                         "Do you agree to take this practice run under this notice? Your "
                         "answers are only stored if you agree.",
                         (("I agree", "yes"), ("I do not agree", "no")),
                     )
-                    return [*self._practice_intro(job), consent_q] if full else [consent_q]
+                    intro = self._practice_intro(job, version)
+                    return [*intro, consent_q] if full else [consent_q]
                 consent_q = Reply(
                     "Do you agree to take part under this notice? Your answers are only stored "
                     "if you agree.",
                     (("I agree", "yes"), ("I do not agree", "no")),
                 )
-                return [*self._intro(job), consent_q] if full else [consent_q]
+                return [*self._intro(job, version), consent_q] if full else [consent_q]
             if stage == Stage.AGE:
                 return [Reply(f"Are you {MINIMUM_AGE} years old or older?", tuple(YES_NO))]
             if stage != Stage.QUESTION:
@@ -561,7 +606,8 @@ class InterviewService:
             return [self._question_reply(app)]
 
     @staticmethod
-    def _intro(job: Job) -> list[Reply]:
+    def _intro(job: Job, version: str) -> list[Reply]:
+        """The notice shown is the version in force (`version`), which consent records."""
         org = job.organization.name
         return [
             Reply(
@@ -570,11 +616,11 @@ class InterviewService:
                 "5–10 minutes."
             ),
             Reply(ai_disclosure(org)),
-            Reply(notice_summary(org)),
+            Reply(notice_summary(org, version)),
         ]
 
     @staticmethod
-    def _practice_intro(job: Job) -> list[Reply]:
+    def _practice_intro(job: Job, version: str) -> list[Reply]:
         org = job.organization.name
         return [
             Reply(
@@ -583,7 +629,7 @@ class InterviewService:
                 "answers. It takes about 5–10 minutes."
             ),
             Reply(practice_ai_disclosure(org)),
-            Reply(practice_notice()),
+            Reply(practice_notice(version + PRACTICE_CONSENT_SUFFIX)),
         ]
 
     def resume(self, sender_id: str, slug: str | None, mode: str | None = None) -> Resumed:
@@ -712,6 +758,9 @@ class InterviewService:
     def handle_consent(
         self, sender_id: str, slug: str, text: str, nlu: MessageNlu, mode: str | None = None
     ) -> Outcome:
+        privacy = self._privacy_turn(sender_id, text, nlu)
+        if privacy is not None:
+            return privacy
         command = recognise_command(text, nlu)
         is_practice = mode == Mode.PRACTICE
         with self.db.transaction() as s:
@@ -737,15 +786,19 @@ class InterviewService:
                     f"You can reach a person at {org.name}{contact}. If you'd rather continue "
                     "here, reply 'yes' to agree to the notice."
                 )
+            version = current_version(s)
             if command == Command.REPEAT:
                 return Outcome(
-                    replies=self._practice_intro(job) if is_practice else self._intro(job)
+                    replies=self._practice_intro(job, version)
+                    if is_practice
+                    else self._intro(job, version)
                 )
             if command == Command.PRACTICE:
                 return self._practice_at_consent(s, job, text)
             answer = parse_yes_no(text)
             channel = channel_of(sender_id)
-            notice_version = PRACTICE_NOTICE_VERSION if is_practice else NOTICE_VERSION
+            # The version in force is the one the intro showed: the one agreed to.
+            notice_version = version + PRACTICE_CONSENT_SUFFIX if is_practice else version
             if answer is None:
                 return Outcome().say("Sorry, I need a yes or a no to continue.")
             if answer is False:
@@ -765,6 +818,7 @@ class InterviewService:
                     f"{again}. Thank you!"
                 )
             candidate = CandidateRepository(s).get_or_create(sender_id)
+            candidate.consent_withdrawn_at = None  # consenting again ends a withdrawal
             app = None
             if not is_practice:  # every practice run is a new attempt
                 existing = ApplicationRepository(s).for_candidate(candidate.id, Mode.APPLICATION)
@@ -794,6 +848,100 @@ class InterviewService:
             log.info("consent granted application=%s mode=%s", app.id, app.mode)
             return Outcome(slot_value=True).say("Thank you!")
 
+    def _reconsent_step(
+        self, sender_id: str, slug: str | None, text: str | None, nlu: MessageNlu | None = None
+    ) -> Outcome | None:
+        """Re-consent after a major notice change, before anything more is processed.
+
+        For an open real application whose candidate last agreed to an older version than the
+        major one in force: the first message is held (not stored) and the candidate is asked
+        to agree; `applications.pending_action` remembers the question. Yes → a consent
+        record for the new version and the interview continues (slot_value True); no →
+        processing stops exactly as for "withdraw consent" (slot_value False); anything else
+        asks again (slot_value None). Returns None when no re-consent is needed.
+
+        Privacy commands still work meanwhile ("delete everything", "withdraw consent"): a
+        message that is no yes/no, or any message while a privacy request waits for input (a
+        confirmation, a code), goes to the privacy dialogue first.
+        """
+        if text is not None and self._privacy is not None:
+            with self.db.transaction() as s:
+                app = self._latest_open(s, sender_id, slug, Mode.APPLICATION)
+                applies = (
+                    app is not None
+                    and app.status in (Status.IN_PROGRESS, Status.PAUSED)
+                    and app.pending_action in (None, RECONSENT)
+                    and reconsent_needed(s, app.candidate_id) is not None
+                )
+                privacy_first = applies and (
+                    parse_yes_no(text) is None or pending_for(s, app.candidate_id) is not None
+                )
+            if privacy_first:
+                handled = self._privacy_turn(sender_id, text, nlu or MessageNlu())
+                if handled is not None:
+                    if handled.slot_value is None and not handled.hold:
+                        ask = self._reconsent_step(sender_id, slug, None)
+                        handled.replies += ask.replies if ask is not None else []
+                    return handled
+        with self.db.transaction() as s:
+            app = self._latest_open(s, sender_id, slug, Mode.APPLICATION)
+            if app is None or app.status not in (Status.IN_PROGRESS, Status.PAUSED):
+                return None
+            version = reconsent_needed(s, app.candidate_id)
+            if version is None:
+                if app.pending_action == RECONSENT:
+                    app.pending_action = None
+                return None
+            if app.pending_action not in (None, RECONSENT):
+                return None  # let the open question (withdraw?, delete?) be answered first
+            org = app.job.organization.name
+            buttons = (("I agree", "yes"), ("I do not agree", "no"))
+            if app.pending_action != RECONSENT or text is None:
+                app.pending_action = RECONSENT
+                held = " (I haven't stored the message you just sent.)" if text else ""
+                return Outcome().say(
+                    f"Before we continue: our privacy notice changed on "
+                    f"{day(version.effective_at)} (version {version.version}). "
+                    f"{version.summary}\n"
+                    f"{notice_summary(org, version.version)}\n"
+                    "Your answers so far are kept. Do you agree to continue under the new "
+                    "version? If not, we stop processing your data, and you can ask us to "
+                    f"delete it.{held}",
+                    list(buttons),
+                )
+            answer = parse_yes_no(text)
+            if answer is None:
+                return Outcome().say(
+                    f"Sorry, I need a yes or a no: do you agree to version {version.version} "
+                    "of the privacy notice?",
+                    list(buttons),
+                )
+            channel = channel_of(sender_id)
+            app.pending_action = None
+            if answer is False:
+                stop_processing(s, app.candidate, channel, version.version)
+                log.info("re-consent refused: processing stopped for application %s", app.id)
+                return Outcome(slot_value=False).say(
+                    "Understood — we've stopped processing your data under the new notice: "
+                    f"your application for {app.job.title} is withdrawn and nothing more is "
+                    "scored. What you told us is still stored; reply 'delete everything' to "
+                    "remove it. If you change your mind, start an interview again."
+                )
+            s.add(
+                ConsentRecord(
+                    candidate_id=app.candidate_id,
+                    job_id=app.job_id,
+                    notice_version=version.version,
+                    granted=True,
+                    channel=channel,
+                )
+            )
+            if app.status == Status.PAUSED:
+                app.status = Status.IN_PROGRESS
+                s.add(InterviewSession(application_id=app.id, channel=channel, status="active"))
+            log.info("re-consent granted for application %s", app.id)
+            return Outcome(slot_value=True).say("Thank you! Let's continue.")
+
     def handle_age(
         self,
         sender_id: str,
@@ -802,6 +950,9 @@ class InterviewService:
         nlu: MessageNlu,
         mode: str | None = None,
     ) -> Outcome:
+        privacy = self._privacy_turn(sender_id, text, nlu)
+        if privacy is not None:
+            return privacy
         command = recognise_command(text, nlu)
         if command in (Command.HELP, Command.REPEAT):
             return Outcome().say(
@@ -841,6 +992,9 @@ class InterviewService:
     ) -> Outcome:
         """Handle a message while a question is open. Always returns slot_value None: the
         form keeps asking until the service says the interview is over."""
+        privacy = self._privacy_turn(sender_id, text, nlu)
+        if privacy is not None:
+            return self._back_from_privacy(sender_id, slug, mode, privacy)
         with self.db.transaction() as s:
             app = self._latest_open(s, sender_id, slug, mode)
             if app is None:
@@ -898,6 +1052,40 @@ class InterviewService:
                 log.exception("post-answer hook failed for application %s", outcome.saved[0])
         return outcome
 
+    # ---------------------------------------------------------------- privacy commands
+    def _privacy_turn(self, sender_id: str, text: str, nlu: MessageNlu) -> Outcome | None:
+        """A privacy command, or the input a privacy request waits for, at any step; None when
+        the message is neither. Runs outside the interview's transaction: the privacy
+        dialogue has its own. slot_value False ends the form (consent and age steps)."""
+        if self._privacy is None:
+            return None
+        turn = self._privacy(sender_id, text, nlu)
+        if turn is None:
+            return None
+        return Outcome(
+            replies=list(turn.replies),
+            slot_value=False if turn.ended else None,
+            hold=turn.waiting and not turn.ended,
+        )
+
+    def _back_from_privacy(
+        self, sender_id: str, slug: str | None, mode: str | None, outcome: Outcome
+    ) -> Outcome:
+        """After a privacy command mid-interview the same question is asked again (by the
+        turn), unless the command ended the interview or a privacy request waits for input.
+        It replaces an unanswered withdraw or delete-practice question, as any new request."""
+        outcome.slot_value = None
+        with self.db.transaction() as s:
+            app = self._latest_open(s, sender_id, slug, mode)
+            if app is None:  # deleted everything or withdrew consent: the form ends
+                return outcome
+            if app.pending_action in (WITHDRAW, DELETE_PRACTICE):
+                app.pending_action = None
+            if not outcome.hold and app.status != Status.PAUSED and not app.pending_action:
+                what = "practice run" if app.mode == Mode.PRACTICE else "interview"
+                outcome.say(f"Now, back to your {what}:")
+        return outcome
+
     @staticmethod
     def _help(app: Application) -> str:
         return PRACTICE_HELP_TEXT if app.mode == Mode.PRACTICE else HELP_TEXT
@@ -927,10 +1115,31 @@ class InterviewService:
         row.answered_at = _now()
         s.flush()
         if parsed.knockout and app.mode != Mode.PRACTICE:
-            outcome = self._finish(s, app, Status.KNOCKED_OUT, knocked_out_by=question.id)
+            if may_reject_automatically(s, app):
+                outcome = self._finish(s, app, Status.KNOCKED_OUT, knocked_out_by=question.id)
+            else:
+                outcome = self._knockout_for_review(s, app)
         else:  # in practice a knockout answer only gets a note in the feedback
             outcome = self._advance(s, app)
         outcome.saved = (app.id, question.id)
+        return outcome
+
+    def _knockout_for_review(self, s: Any, app: Application) -> Outcome:
+        """A knockout answer while no automated rejection is allowed (the candidate opted out
+        of AI scoring or a review of theirs is open): the answer keeps its knockout flag, a
+        `knockout_review` asks a person to decide, and the interview goes on — so at the end
+        the application is "completed", with the knockout waiting for that person."""
+        ensure_review(s, app.candidate_id, KNOCKOUT_REVIEW, app.id)
+        outcome = self._advance(s, app)
+        org = app.job.organization.name
+        outcome.replies.insert(
+            0,
+            Reply(
+                f"Thank you. A person at {org} will look at this answer themselves — nothing "
+                "is decided automatically."
+                + ("" if app.status == Status.COMPLETED else " Let's continue:")
+            ),
+        )
         return outcome
 
     def _advance(self, s: Any, app: Application) -> Outcome:
