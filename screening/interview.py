@@ -23,7 +23,7 @@ from privacy.notice import (
     practice_ai_disclosure,
     practice_notice,
 )
-from privacy.notices import current_version, day, reconsent_needed
+from privacy.notices import current_version, day, major_version_in_force, reconsent_needed
 from privacy.requests import pending_for
 from privacy.reviews import KNOCKOUT_REVIEW, ensure_review, may_reject_automatically
 from screening import practice
@@ -135,6 +135,8 @@ class Outcome:
     switch: tuple[str, Mode, bool] | None = None
     # A privacy request waits for the candidate's next message: don't ask the question now.
     hold: bool = False
+    # Forget this sender at once after the commit ("consent_refused", "under_age").
+    forget: str | None = None
 
     def say(self, text: str, buttons: list[tuple[str, str]] | None = None) -> Outcome:
         self.replies.append(Reply(text, tuple(buttons or ())))
@@ -755,7 +757,22 @@ class InterviewService:
         return Reply(f"{header}:\n{text}", tuple(buttons))
 
     # ---------------------------------------------------------------- consent and age
+    def _forget(self, sender_id: str, outcome: Outcome) -> Outcome:
+        """Refused consent or under 16: nothing of the person stays. After the turn's commit,
+        the person's rows go at once and their Rasa conversation is purged at the worker's
+        next run (Rasa writes this turn after the action returns)."""
+        if outcome.forget is not None:
+            from privacy.erasure import forget_sender
+
+            forget_sender(self.db, sender_id, outcome.forget)
+        return outcome
+
     def handle_consent(
+        self, sender_id: str, slug: str, text: str, nlu: MessageNlu, mode: str | None = None
+    ) -> Outcome:
+        return self._forget(sender_id, self._handle_consent(sender_id, slug, text, nlu, mode))
+
+    def _handle_consent(
         self, sender_id: str, slug: str, text: str, nlu: MessageNlu, mode: str | None = None
     ) -> Outcome:
         privacy = self._privacy_turn(sender_id, text, nlu)
@@ -812,7 +829,7 @@ class InterviewService:
                     )
                 )
                 again = "/practice" if is_practice else "/start"
-                return Outcome(slot_value=False).say(
+                return Outcome(slot_value=False, forget="consent_refused").say(
                     "Understood — we won't ask any questions and nothing about you is stored "
                     "beyond the fact that consent was declined. If you change your mind, send "
                     f"{again}. Thank you!"
@@ -864,6 +881,8 @@ class InterviewService:
         message that is no yes/no, or any message while a privacy request waits for input (a
         confirmation, a code), goes to the privacy dialogue first.
         """
+        if not major_version_in_force(self.db):
+            return None  # the usual case, answered from a per-process cache
         if text is not None and self._privacy is not None:
             with self.db.transaction() as s:
                 app = self._latest_open(s, sender_id, slug, Mode.APPLICATION)
@@ -950,6 +969,16 @@ class InterviewService:
         nlu: MessageNlu,
         mode: str | None = None,
     ) -> Outcome:
+        return self._forget(sender_id, self._handle_age(sender_id, slug, text, nlu, mode))
+
+    def _handle_age(
+        self,
+        sender_id: str,
+        slug: str | None,
+        text: str,
+        nlu: MessageNlu,
+        mode: str | None = None,
+    ) -> Outcome:
         privacy = self._privacy_turn(sender_id, text, nlu)
         if privacy is not None:
             return privacy
@@ -968,11 +997,10 @@ class InterviewService:
             if app is None:
                 return Outcome(slot_value=False)
             if answer is False:
-                # The notice promises: under 16, nothing is kept. Delete the person entirely.
-                candidate = app.candidate
-                s.delete(candidate)
-                log.info("under-age candidate removed")
-                return Outcome(slot_value=False).say(
+                # The notice promises: under 16, nothing is kept. The person is deleted
+                # entirely right after this turn (`_forget`), their conversation included.
+                log.info("under-age: application %s ends, the person is forgotten", app.id)
+                return Outcome(slot_value=False, forget="under_age").say(
                     f"Thank you for your honesty. We can only interview people aged "
                     f"{MINIMUM_AGE} or over, so we have to stop here — nothing you told us has "
                     "been kept. Good luck, and feel free to come back when you're older!"

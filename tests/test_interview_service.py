@@ -266,6 +266,21 @@ def test_no_consent_means_no_questions_and_nothing_personal_stored(db: Database)
     with db.transaction() as s:
         record = s.scalars(select(ConsentRecord)).one()
         assert record.granted is False and record.candidate_id is None
+    _assert_forgotten_now(db, "web:refuse", "consent_refused")
+
+
+def _assert_forgotten_now(db: Database, sender: str, reason: str) -> None:
+    """The conversation (Rasa's tracker, Redis) is purged at the worker's next run: an
+    erasure due now names the sender only sealed, and the tombstone keeps no personal data."""
+    from privacy.tombstones import load_sender_ids
+    from storage.models import Erasure
+
+    with db.transaction() as s:
+        row = s.scalars(select(Erasure)).one()
+        assert row.reason == reason and row.status == "pending"
+        assert row.due_at <= row.requested_at  # due at once
+        assert sender not in (row.sender_ids or "") and sender not in row.subject_hash
+        assert sender in load_sender_ids(s, row.sender_ids)
 
 
 def test_unclear_consent_is_reasked(db: Database) -> None:
@@ -286,6 +301,7 @@ def test_under_16_stops_politely_and_keeps_nothing(db: Database, answer: str) ->
     for model in (Candidate, ChannelIdentity, Application, ConsentRecord, InterviewSession):
         assert _count(db, model) == 0, model.__name__
     assert convo.stage() == Stage.DONE
+    _assert_forgotten_now(db, "web:young", "under_age")
 
 
 @pytest.mark.parametrize(
