@@ -11,6 +11,8 @@ manual step.
 from __future__ import annotations
 
 import re
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -189,6 +191,7 @@ def publish(
             notified = _announce(s, version, effective, major, summary, current)
     except IntegrityError as exc:  # published concurrently by someone else
         raise NoticeError(f"Version {version} is already published.") from exc
+    forget_major_versions()
     return PublishResult(version=version, effective_at=effective, major=major, notified=notified)
 
 
@@ -269,6 +272,38 @@ def latest_consent(s: Session, candidate_id: str) -> ConsentRecord | None:
         .order_by(ConsentRecord.recorded_at.desc(), ConsentRecord.id.desc())
     )
     return next((r for r in rows if not r.notice_version.endswith(PRACTICE_CONSENT_SUFFIX)), None)
+
+
+# Every interview turn asks whether a major version is in force; nearly always none is. The
+# answer (the effective dates of all major versions, future ones included) is cached per
+# process for MAJOR_CACHE_SECONDS, so a turn costs no query for it. Publishing in this
+# process clears the cache; another process (`parley privacy notice publish`) is seen within
+# that time — far less than the 30 days' notice a major version gets.
+MAJOR_CACHE_SECONDS = 30.0
+_major_cache: dict[str, tuple[float, tuple[datetime, ...]]] = {}  # database URL → dates
+_major_lock = threading.Lock()
+
+
+def forget_major_versions() -> None:
+    with _major_lock:
+        _major_cache.clear()
+
+
+def major_version_in_force(db: Database, now: datetime | None = None) -> bool:
+    """Whether any major version has taken effect (cached; see MAJOR_CACHE_SECONDS)."""
+    with _major_lock:
+        cached = _major_cache.get(db.url)
+    if cached is None or time.monotonic() - cached[0] > MAJOR_CACHE_SECONDS:
+        with db.transaction() as s:
+            dates = tuple(
+                _aware(d)
+                for d in s.scalars(select(NoticeVersion.effective_at).where(NoticeVersion.major))
+            )
+        cached = (time.monotonic(), dates)
+        with _major_lock:
+            _major_cache[db.url] = cached
+    current = now or _now()
+    return any(d <= current for d in cached[1])
 
 
 def reconsent_needed(s: Session, candidate_id: str) -> NoticeVersion | None:
