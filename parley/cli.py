@@ -143,7 +143,7 @@ def chat(
 
     settings = load_settings()
     try:
-        asyncio.run(run_chat(settings.rasa_url, sender=sender, job=job))
+        asyncio.run(run_chat(settings.rasa_url, sender=sender, job=job, web_url=settings.web_url))
     except KeyboardInterrupt:
         typer.echo("")
 

@@ -90,3 +90,34 @@ def test_parley_run_starts_everything_and_stops_on_sigterm(tmp_path: Path) -> No
     for port in ports.values():
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+
+
+def test_parley_chat_shows_outbox_messages(stack: Stack) -> None:
+    """A message the system sends on its own (here a notice) reaches the terminal chat
+    through the web gateway's outbox, after the next reply, exactly once."""
+    from privacy import outbox
+    from storage.repositories import CandidateRepository
+
+    env = {
+        **os.environ,
+        "PARLEY_RASA_PORT": str(stack.settings.rasa_port),
+        "PARLEY_WEB_PORT": str(stack.settings.web_port),
+    }
+    sender = "web:cli-e2e-outbox"
+
+    def chat(lines: str) -> str:
+        result = subprocess.run(
+            [PARLEY, "chat", "--job", "test-role", "--sender", sender],
+            input=lines, capture_output=True, text=True, env=env, timeout=120,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    assert "Are you 16" in chat("1\n")
+    with stack.db.transaction() as s:
+        candidate = CandidateRepository(s).by_sender(sender)
+        assert candidate is not None
+        outbox.enqueue(s, candidate.id, sender, "notice", "Our privacy notice changes on 1 May.")
+    out = chat("1\n/repeat\n")
+    assert out.count("bot> Our privacy notice changes on 1 May.") == 1
+    assert "privacy notice changes" not in chat("/repeat\n")
