@@ -499,9 +499,11 @@ class PrivacyChat:
             row = s.get(PrivacyRequest, request_id)
             candidate_id = row.candidate_id if row is not None else ""
         if kind == Kind.EXPORT:
+            # The link goes out through the outbox (the gateway shows it as a separate
+            # message), so the token never passes through Rasa and its tracker.
             try:
-                url = export.create_link(
-                    self.db, self.files, self.settings, candidate_id, request_id
+                reply = export.send_link(
+                    self.db, self.files, self.settings, candidate_id, request_id, sender_id
                 )
             except Exception:  # the request stays logged (open) for the privacy team
                 log.exception("export for request %s failed", request_id)
@@ -509,13 +511,7 @@ class PrivacyChat:
                     "Sorry — I couldn't prepare your export just now. Your request is logged "
                     "and will be answered in time; you can also try /export again later."
                 )
-            minutes = self.settings.export_link_minutes
-            return ChatTurn().say(
-                f"Thank you — your export is ready: {url}\nThe link works for {minutes} minutes "
-                "and only for you; it downloads a ZIP with everything we store about you "
-                "(data.json with every record, plus your transcripts and recordings). If it "
-                "expires, just send /export again."
-            )
+            return ChatTurn().say(reply + " If it expires, just send /export again.")
         from privacy import erasure
 
         result = erasure.erase_candidate(

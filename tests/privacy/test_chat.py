@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 
 from bot.inbound import prepare
 from parley.settings import Settings
-from privacy import export
+from privacy import export, outbox
 from privacy.chat import NOTHING_STORED, SECOND_FACTOR_HELP, PrivacyChat
 from privacy.requests import Kind, RequestStatus
 from privacy.tombstones import erasure_for_sender
@@ -284,10 +284,12 @@ def test_export_with_contact_verification_and_code(
     assert len(requests(db, Kind.EXPORT)) == 1  # the open request continues
     assert "isn't right" in convo.send("000000" if last_code(settings) != "000000" else "111111")[0]
     reply = convo.send(last_code(settings))[0]
-    url = re.search(r"https://parley\.test/export/(\S+)", reply)
-    assert url, reply
-    assert "30 minutes" in reply
-    assert VALID["motivation"] not in reply  # never the data itself
+    assert "30 minutes" in reply and "/export/" not in reply  # the token never goes via Rasa
+    with db.transaction() as s:
+        sent_out = [m.text for m in outbox.pending(s, "web:export")]
+    url = re.search(r"https://parley\.test/export/(\S+)", " ".join(sent_out))
+    assert url, sent_out
+    assert all(VALID["motivation"] not in m for m in [reply, *sent_out])  # never the data
     archive = zipfile.ZipFile(io.BytesIO(export.open_link(db, files, url.group(1))))
     assert VALID["motivation"] in archive.read("data.json").decode()
     assert requests(db, Kind.EXPORT)[0].status == RequestStatus.COMPLETED
