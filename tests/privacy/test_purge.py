@@ -44,7 +44,7 @@ def redis_client():  # type: ignore[no-untyped-def]
     try:
         client.ping()
     except redis.RedisError:
-        pytest.skip("Redis is not running on 127.0.0.1:6379")
+        pytest.fail("Redis is not running on 127.0.0.1:6379 (scripts/ensure-services.sh starts it)")
     yield client
     client.close()
 
