@@ -9,14 +9,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import Application, Candidate, ConsentRecord, InterviewSession
-
-# applications.status values (screening.interview.Status; not imported: no cycle).
-OPEN_APPLICATION_STATUSES = ("age_check", "in_progress", "paused")
-WITHDRAWN = "withdrawn"
+from storage.models import Application, Candidate, ConsentRecord
+from storage.repositories import ApplicationRepository
 
 
 def stop_processing(
@@ -40,25 +36,7 @@ def stop_processing(
         )
     )
     candidate.consent_withdrawn_at = now
-    stopped = list(
-        s.scalars(
-            select(Application).where(
-                Application.candidate_id == candidate.id,
-                Application.status.in_(OPEN_APPLICATION_STATUSES),
-            )
-        )
-    )
-    for app in stopped:
-        app.status = WITHDRAWN
-        app.finished_at = now
-        app.pending_action = None
-        for sitting in s.scalars(
-            select(InterviewSession).where(
-                InterviewSession.application_id == app.id, InterviewSession.finished_at.is_(None)
-            )
-        ):
-            sitting.status = WITHDRAWN
-            sitting.finished_at = now
+    stopped = ApplicationRepository(s).withdraw_open(candidate.id, now)
     s.flush()
     return stopped
 

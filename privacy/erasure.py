@@ -55,11 +55,16 @@ from storage.models import (
     Correction,
     Erasure,
     ExportArchive,
-    InterviewSession,
     OutboundMessage,
     PrivacyRequest,
 )
-from storage.repositories import ApplicationRepository, CandidateRepository, channel_of
+from storage.repositories import (
+    OPEN_APPLICATION_STATUSES,
+    WITHDRAWN,
+    ApplicationRepository,
+    CandidateRepository,
+    channel_of,
+)
 
 if TYPE_CHECKING:
     from parley.settings import Settings
@@ -70,8 +75,6 @@ log = logging.getLogger(__name__)
 NOTHING_STORED = "I have nothing stored about you."
 # Statuses of screening.interview.Status, spelled out here so that privacy does not import the
 # interview (which itself hands privacy commands to privacy/chat.py).
-OPEN_APPLICATION = ("age_check", "in_progress", "paused")
-WITHDRAWN = "withdrawn"
 KNOCKED_OUT = "knocked_out"
 FINISHED = ("completed", "knocked_out")
 _QUESTION_NUMBER = re.compile(r"^(?:#|q|question\s*)?\s*(\d{1,3})$", re.IGNORECASE)
@@ -130,7 +133,7 @@ def delete_answer(db: Database, files: FileStore, sender_id: str, question_ref: 
         if withdrawn:
             app.status = WITHDRAWN
             app.knocked_out_by = None
-        reopened = app.status in OPEN_APPLICATION
+        reopened = app.status in OPEN_APPLICATION_STATUSES
         complete(request)
         app_id, finished = app.id, app.status in FINISHED or withdrawn
     if had_overall or finished:
@@ -307,7 +310,7 @@ def remove_from_use(
     )
     candidate.erased_at = candidate.erased_at or now
     candidate.purge_after = due_at
-    _withdraw_open_applications(s, candidate.id, now)
+    ApplicationRepository(s).withdraw_open(candidate.id, now)
     # Hook (scheduling): once interviews can be booked, cancel the candidate's active
     # bookings here and free the slot for the employer without naming the candidate.
     s.execute(
@@ -368,28 +371,6 @@ def _close_request(s: Session, request_id: str, status: RequestStatus | None) ->
         complete(row)
     else:
         row.status = str(status)
-
-
-def _withdraw_open_applications(s: Session, candidate_id: str, now: datetime) -> None:
-    apps = list(
-        s.scalars(
-            select(Application).where(
-                Application.candidate_id == candidate_id,
-                Application.status.in_(OPEN_APPLICATION),
-            )
-        )
-    )
-    for app in apps:
-        app.status = WITHDRAWN
-        app.pending_action = None
-        app.finished_at = now
-        for sitting in s.scalars(
-            select(InterviewSession).where(
-                InterviewSession.application_id == app.id, InterviewSession.finished_at.is_(None)
-            )
-        ):
-            sitting.status = WITHDRAWN
-            sitting.finished_at = now
 
 
 def _delete_exports(s: Session, files: FileStore | None, candidate_id: str) -> None:

@@ -6,6 +6,7 @@ Capabilities ask for "the open application of this sender for this job", not for
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
@@ -20,11 +21,15 @@ from storage.models import (
     ChannelIdentity,
     ConsentRecord,
     HandoffRequest,
+    InterviewSession,
     Job,
     Organization,
 )
 
 PRACTICE = "practice"
+# Application statuses in which the interview can still continue (screening.interview.Status).
+OPEN_APPLICATION_STATUSES = ("age_check", "in_progress", "paused")
+WITHDRAWN = "withdrawn"
 # Consent to a practice run is consent to the practice notice; its version carries this suffix
 # so the record can be told apart from consent to a real application (and deleted with the runs).
 PRACTICE_CONSENT_SUFFIX = "+practice"
@@ -185,6 +190,32 @@ class ApplicationRepository:
                 self.session.delete(candidate)
         self.session.flush()
         return int(deleted or 0)
+
+    def withdraw_open(self, candidate_id: str, now: datetime) -> list[Application]:
+        """Withdraw every open application and practice run of the candidate, closing their
+        open sittings (consent withdrawn, everything deleted): no more questions, no more
+        scoring. Returns the applications withdrawn."""
+        apps = list(
+            self.session.scalars(
+                select(Application).where(
+                    Application.candidate_id == candidate_id,
+                    Application.status.in_(OPEN_APPLICATION_STATUSES),
+                )
+            )
+        )
+        for app in apps:
+            app.status = WITHDRAWN
+            app.pending_action = None
+            app.finished_at = now
+            for sitting in self.session.scalars(
+                select(InterviewSession).where(
+                    InterviewSession.application_id == app.id,
+                    InterviewSession.finished_at.is_(None),
+                )
+            ):
+                sitting.status = WITHDRAWN
+                sitting.finished_at = now
+        return apps
 
     def answer(self, application_id: str, question_id: str) -> Answer | None:
         return self.session.scalar(
