@@ -43,6 +43,7 @@ test: setup
 	@mkdir -p var
 	bash scripts/ensure-services.sh
 	bash scripts/ensure-browser.sh
+	bash scripts/ensure-audio-tools.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/parley train
 	$(VENV)/bin/pytest -q --timeout 900

@@ -287,6 +287,42 @@ def rescore(
     typer.echo(f"Rescored {total} answers in {len(applications)} applications.")
 
 
+@app.command("transcribe")
+def transcribe_cmd(
+    audio: Annotated[Path, typer.Argument(help="WAV, µ-law WAV, OGG/Opus or MP3")],
+    language: Annotated[
+        str | None, typer.Option(help="lock the language (e.g. en); detected otherwise")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Transcribe an audio file with Parley's own speech recognition (faster-whisper)."""
+    from nlu.speech.model import SpeechModelError, model_dir
+    from nlu.speech.transcribe import TranscriptionError, get_transcriber
+
+    settings = load_settings()
+    if language is not None and not (2 <= len(language) <= 3 and language.isalpha()):
+        typer.secho(f"Not a language code: {language[:20]!r} (e.g. en, de, fr).", err=True)
+        raise typer.Exit(2)
+
+    def progress(done: int, total: int) -> None:
+        end = "\n" if done >= total else ""
+        typer.echo(f"\rAssembling the speech model (once): {100 * done // total:3d} %{end}",
+                   err=True, nl=False)  # fmt: skip
+
+    try:
+        path = model_dir(settings.models_dir, progress)
+        result = get_transcriber(path).transcribe(audio, language=language)
+    except (SpeechModelError, TranscriptionError) as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2 if isinstance(exc, TranscriptionError) else 1) from None
+    if not as_json:
+        typer.echo(result.text)
+        return
+    data = result.to_json()
+    fields = ("text", "language", "duration_s", "confidence", "seconds")
+    typer.echo(json.dumps({k: data[k] for k in fields}, ensure_ascii=False))
+
+
 @app.command("score")
 def score_cmd(
     input_path: Annotated[Path, typer.Option("--input", "-i", help="CSV to score")],
