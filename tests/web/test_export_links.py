@@ -18,24 +18,10 @@ from privacy_gateway import PrivacyGateway
 from sqlalchemy import select
 
 from privacy.export import create_link
-from storage.db import Database
-from storage.files import FileStore
 from storage.models import ExportArchive
 from tests.privacy.rights_support import person, settings_for
 
 WEB = "web:alice-session-0001"
-
-
-@pytest.fixture
-def gateway(db: Database, tmp_path) -> Iterator[tuple[PrivacyGateway, httpx.Client]]:
-    rasa = FakeRasa().start()
-    gw = PrivacyGateway(rasa.url, db, FileStore(tmp_path / "files", db)).start()
-    try:
-        with httpx.Client(base_url=gw.url, timeout=20.0) as client:
-            yield gw, client
-    finally:
-        gw.stop()
-        rasa.stop()
 
 
 def new_link(gw: PrivacyGateway, tmp_path, sender: str = WEB) -> tuple[str, str]:
@@ -44,8 +30,8 @@ def new_link(gw: PrivacyGateway, tmp_path, sender: str = WEB) -> tuple[str, str]
     return cid, url.rsplit("/", 1)[1]
 
 
-def test_a_valid_link_serves_the_archive(gateway, tmp_path, caplog) -> None:
-    gw, client = gateway
+def test_a_valid_link_serves_the_archive(privacy_gateway, tmp_path, caplog) -> None:
+    gw, client = privacy_gateway
     cid, token = new_link(gw, tmp_path)
     with caplog.at_level(logging.INFO, logger="parley"):
         response = client.get(f"/export/{token}")
@@ -61,8 +47,8 @@ def test_a_valid_link_serves_the_archive(gateway, tmp_path, caplog) -> None:
     assert token not in caplog.text and cid not in caplog.text
 
 
-def test_invalid_links_are_404_with_a_clear_message(gateway, tmp_path, caplog) -> None:
-    gw, client = gateway
+def test_invalid_links_are_404_with_a_clear_message(privacy_gateway, tmp_path, caplog) -> None:
+    gw, client = privacy_gateway
     new_link(gw, tmp_path)
     guesses = [secrets.token_urlsafe(32) for _ in range(20)]
     with caplog.at_level(logging.INFO, logger="parley"):
@@ -75,8 +61,8 @@ def test_invalid_links_are_404_with_a_clear_message(gateway, tmp_path, caplog) -
         assert token not in caplog.text
 
 
-def test_expired_link_is_410_and_the_file_is_gone(gateway, tmp_path) -> None:
-    gw, client = gateway
+def test_expired_link_is_410_and_the_file_is_gone(privacy_gateway, tmp_path) -> None:
+    gw, client = privacy_gateway
     cid, token = new_link(gw, tmp_path)
     assert client.get(f"/export/{token}").status_code == 200
     with gw.db.transaction() as s:
@@ -88,8 +74,8 @@ def test_expired_link_is_410_and_the_file_is_gone(gateway, tmp_path) -> None:
     assert client.get(f"/export/{token}").status_code == 410
 
 
-def test_head_and_post_do_not_download(gateway, tmp_path) -> None:
-    gw, client = gateway
+def test_head_and_post_do_not_download(privacy_gateway, tmp_path) -> None:
+    gw, client = privacy_gateway
     cid, token = new_link(gw, tmp_path)
     assert client.head(f"/export/{token}").status_code == 405
     assert client.post(f"/export/{token}").status_code == 405
@@ -98,8 +84,8 @@ def test_head_and_post_do_not_download(gateway, tmp_path) -> None:
         assert row.downloads == 0
 
 
-def test_one_candidates_link_only_opens_their_own_archive(gateway, tmp_path) -> None:
-    gw, client = gateway
+def test_one_candidates_link_only_opens_their_own_archive(privacy_gateway, tmp_path) -> None:
+    gw, client = privacy_gateway
     alice, alice_token = new_link(gw, tmp_path, WEB)
     bob, bob_token = new_link(gw, tmp_path, "web:bob-session-00001")
     with zipfile.ZipFile(io.BytesIO(client.get(f"/export/{bob_token}").content)) as zf:

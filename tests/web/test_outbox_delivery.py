@@ -4,33 +4,17 @@ open web page exactly once, only for their own session."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import httpx
 import pytest
-from fake_rasa import FakeRasa
-from privacy_gateway import PrivacyGateway
 from sqlalchemy import select
 
 from privacy import outbox
 from storage.db import Database
-from storage.files import FileStore
 from storage.models import OutboundMessage
 from tests.privacy.rights_support import person
 
 SESSION = "alice-session-0001"
-
-
-@pytest.fixture
-def gateway(db: Database, tmp_path) -> Iterator[tuple[PrivacyGateway, httpx.Client]]:
-    rasa = FakeRasa().start()
-    gw = PrivacyGateway(rasa.url, db, FileStore(tmp_path / "files", db)).start()
-    try:
-        with httpx.Client(base_url=gw.url, timeout=20.0) as client:
-            yield gw, client
-    finally:
-        gw.stop()
-        rasa.stop()
 
 
 def enqueue(db: Database, sender: str, *texts: str) -> None:
@@ -46,8 +30,8 @@ def poll(client: httpx.Client, session: str = SESSION) -> httpx.Response:
     return client.get("/api/outbox", params={"session": session})
 
 
-def test_pending_messages_are_delivered_once_in_order(gateway) -> None:
-    gw, client = gateway
+def test_pending_messages_are_delivered_once_in_order(privacy_gateway) -> None:
+    gw, client = privacy_gateway
     person(gw.db, f"web:{SESSION}")
     assert poll(client).json() == {"messages": []}
     enqueue(gw.db, f"web:{SESSION}", "Your code is 123 456.", "Ünïcode — second")
@@ -65,8 +49,8 @@ def test_pending_messages_are_delivered_once_in_order(gateway) -> None:
         assert all(r.sent_at is not None and r.attempts == 1 for r in rows)
 
 
-def test_messages_go_only_to_their_own_session(gateway) -> None:
-    gw, client = gateway
+def test_messages_go_only_to_their_own_session(privacy_gateway) -> None:
+    gw, client = privacy_gateway
     person(gw.db, f"web:{SESSION}", "telegram:4242")
     person(gw.db, "web:bob-session-00001")
     enqueue(gw.db, "telegram:4242", "for Telegram")
@@ -78,8 +62,8 @@ def test_messages_go_only_to_their_own_session(gateway) -> None:
         assert telegram.sent_at is None  # the Telegram gateway delivers that one
 
 
-def test_bad_sessions_are_rejected(gateway) -> None:
-    _gw, client = gateway
+def test_bad_sessions_are_rejected(privacy_gateway) -> None:
+    _gw, client = privacy_gateway
     for bad in ["", "short", "x" * 65, "../etc", "a b c d e f g h", "web:abcdefgh"]:
         response = poll(client, bad)
         assert response.status_code == 400, bad
@@ -88,8 +72,8 @@ def test_bad_sessions_are_rejected(gateway) -> None:
     assert client.post("/api/outbox", json={}).status_code == 405
 
 
-def test_concurrent_polls_hand_out_each_message_once(gateway) -> None:
-    gw, _client = gateway
+def test_concurrent_polls_hand_out_each_message_once(privacy_gateway) -> None:
+    gw, _client = privacy_gateway
     person(gw.db, f"web:{SESSION}")
     enqueue(gw.db, f"web:{SESSION}", *[f"message {i}" for i in range(10)])
     seen: list[str] = []
@@ -122,14 +106,14 @@ def test_page_polls_the_outbox_and_keeps_the_csp() -> None:
 
 
 @pytest.mark.browser
-def test_the_open_page_shows_outbox_messages_and_links(driver, gateway) -> None:
+def test_the_open_page_shows_outbox_messages_and_links(driver, privacy_gateway) -> None:
     """In headless Chromium: a message queued for the page's session appears as a bot
     bubble within seconds, a link to this server is clickable, other text stays text."""
     from selenium.webdriver.common.by import By
 
     from tests.browser import wait
 
-    gw, _client = gateway
+    gw, _client = privacy_gateway
     driver.get(gw.url + "/")
     session = wait(driver).until(
         lambda d: d.execute_script("return localStorage.getItem('parley.session')")

@@ -12,8 +12,6 @@ from tests.browser import user_texts, wait, wait_for_bot, wait_idle
 pytestmark = pytest.mark.browser
 
 
-
-
 def test_conversation_in_the_browser(driver, gateway, rasa, tmp_path):
     driver.get(gateway.url + "/?job=backend-engineer")
 

@@ -25,8 +25,6 @@ SESSION = "test-session_0001"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-
-
 @pytest.fixture
 def client(gateway: Gateway) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=gateway.url, timeout=20.0) as c:
@@ -413,7 +411,7 @@ def test_message_text_is_never_logged(client, rasa, caplog):
 # ---- process lifecycle --------------------------------------------------------------------
 
 
-def test_run_web_gateway_stops_cleanly_on_sigterm(rasa):
+def test_run_web_gateway_stops_cleanly_on_sigterm(rasa, tmp_path):
     port = free_port()
     code = (
         "import logging, sys\n"
@@ -422,7 +420,14 @@ def test_run_web_gateway_stops_cleanly_on_sigterm(rasa):
         f"run_web_gateway({rasa.url!r}, '127.0.0.1', {port})\n"
         "print('stopped cleanly')\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    # Its own var dir and database: never the developer's var/ (whose data a test master
+    # key could not open).
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO_ROOT),
+        "PARLEY_VAR_DIR": str(tmp_path / "var"),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'var' / 'parley.db'}",
+    }
     proc = subprocess.Popen(
         [sys.executable, "-c", code],
         cwd=REPO_ROOT,
