@@ -7,8 +7,11 @@ import time
 import pytest
 
 from nlu.speech.normalize import (
+    normalize_dates,
     normalize_for_wer,
     normalize_numbers,
+    normalize_text,
+    normalize_units,
     word_error_rate,
     words_to_numbers,
 )
@@ -249,3 +252,363 @@ def test_pathological_input_is_fast(text: str) -> None:
 def test_huge_digit_run_passes_through_exactly() -> None:
     digits = "9" * 100_000
     assert normalize_numbers(digits) == digits
+
+
+# --------------------------------------------------------------------------- dates and times
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", ""),
+        # every way of saying or writing the same date gives one form
+        ("the fifth of May twenty twenty six", "5 May 2026"),
+        ("the fifth of May, twenty twenty six", "5 May 2026"),
+        ("May 5th, 2026", "5 May 2026"),
+        ("May fifth 2026", "5 May 2026"),
+        ("5 May 2026", "5 May 2026"),
+        ("5th of May 2026", "5 May 2026"),
+        ("May the fifth", "5 May"),
+        ("on the fifth of May", "on 5 May"),
+        ("on May 5", "on 5 May"),
+        ("05 May", "5 May"),
+        ("Sept. 3rd", "3 September"),
+        ("the 1st of Jan.", "1 January"),
+        ("the thirty-first of December nineteen ninety nine", "31 December 1999"),
+        ("on Tuesday, May the 5th", "on Tuesday, 5 May"),
+        ("MAY 5", "5 May"),
+        # "second" is a day only in an unmistakable date
+        ("the second of May", "2 May"),
+        ("May second", "2 May"),
+        ("second May", "second May"),
+        ("wait a second", "wait a second"),
+        # month and year, no day
+        ("May twenty twenty six", "May 2026"),
+        ("May of 2026", "May 2026"),
+        ("May 2026 and June 2027", "May 2026 and June 2027"),
+        ("May twenty twenty", "May 2020"),
+        # a day next to a month and a spoken year
+        ("May twenty, twenty twenty six", "20 May 2026"),
+        ("May twentieth twenty twenty six", "20 May 2026"),
+        ("May twenty twenty twenty six", "20 May 2026"),
+        # spoken years need a date context
+        ("in nineteen ninety nine", "in 1999"),
+        ("I was born in nineteen eighty-four", "I was born in 1984"),
+        ("since two thousand and five", "since 2005"),
+        ("in nineteen oh five", "in 1905"),
+        ("In twenty twenty-one I", "In 2021 I"),
+        ("year twenty twenty", "year 2020"),
+        ("twenty twenty six", "20 26"),
+        ("nineteen oh five", "19 oh 5"),
+        ("the class of twenty twenty", "the class of 20 20"),
+        ("in twelve fifteen", "in 12 15"),
+        ("in twenty, twenty six", "in 20, 26"),
+        # not dates
+        ("on the 5th", "on the 5th"),
+        ("5 of May", "5 of May"),
+        ("first may I ask", "1st may I ask"),
+        ("you may 1 day", "you may 1 day"),
+        ("I met Jan", "I met Jan"),
+        ("March on", "March on"),
+        ("May 45", "May 45"),
+        ("May 5.5", "May 5.5"),
+        # numeric dates are left alone (ambiguous slash dates; ISO is never spoken)
+        ("2026-05-05", "2026-05-05"),
+        ("05/05/2026", "05/05/2026"),
+        ("5/5", "5/5"),
+        # times: 24-hour H:MM
+        ("ten thirty am", "10:30"),
+        ("10:30 a.m.", "10:30"),
+        ("10.30am", "10:30"),
+        ("10 a. m.", "10:00"),
+        ("7 a.m", "7:00"),
+        ("3 pm", "15:00"),
+        ("three p.m.", "15:00"),
+        ("3PM", "15:00"),
+        ("ten oh five pm", "22:05"),
+        ("12 am", "0:00"),
+        ("twelve pm", "12:00"),
+        ("12:30 pm", "12:30"),
+        ("ten o'clock", "10:00"),
+        ("ten o’clock pm", "22:00"),
+        ("12 noon", "12:00"),
+        ("12 midnight", "0:00"),
+        ("half past ten", "10:30"),
+        ("half past ten pm", "22:30"),
+        ("a quarter past three", "3:15"),
+        ("quarter to ten", "9:45"),
+        ("quarter to one", "12:45"),
+        ("twenty five past nine in the morning", "9:25 in the morning"),
+        ("ten minutes to ten", "9:50"),
+        ("at ten thirty", "at 10:30"),
+        ("at ten oh five", "at 10:05"),
+        ("09:45", "9:45"),
+        ("10:30", "10:30"),
+        ("2026-05-05 09:45", "2026-05-05 9:45"),
+        ("at 5 am I woke", "at 5:00 I woke"),
+        # not times
+        ("five to ten years", "5 to 10 years"),
+        ("half to ten", "half to 10"),
+        ("ten thirty", "10 30"),
+        ("I am 10", "I am 10"),
+        ("13:00 pm", "13:00 pm"),
+        ("0 am", "0 am"),
+        ("10 apples", "10 apples"),
+        ("12:30:15", "12:30:15"),
+    ],
+)
+def test_normalize_dates(text: str, expected: str) -> None:
+    assert normalize_dates(text) == expected
+
+
+# --------------------------------------------------------------------------- units
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", ""),
+        ("5 years", "5 years"),
+        ("five yrs", "5 years"),
+        ("5yrs", "5 years"),
+        ("1 yr", "1 year"),
+        ("1 yrs", "1 year"),
+        ("6 mths", "6 months"),
+        ("2 wks", "2 weeks"),
+        ("40h", "40 hours"),
+        ("40 hrs", "40 hours"),
+        ("1.5 hrs", "1.5 hours"),
+        ("30 mins", "30 minutes"),
+        ("10 secs ago", "10 seconds ago"),
+        ("5 km", "5 kilometres"),
+        ("5KM", "5 kilometres"),
+        ("five kilometers", "5 kilometres"),
+        ("100 meters", "100 metres"),
+        ("20 cm", "20 centimetres"),
+        ("5 kg", "5 kilograms"),
+        ("two kilos", "2 kilograms"),
+        ("3 lbs", "3 pounds"),
+        ("6 ft", "6 feet"),
+        ("50 km/h", "50 kilometres per hour"),
+        ("30 mph", "30 miles per hour"),
+        # hyphenated: an adjective, singular; one-letter units never join with a hyphen
+        ("a 5-yr contract", "a 5-year contract"),
+        ("ten-year-old", "10-year-old"),
+        ("4-H club", "4-H club"),
+        # ambiguous abbreviations stay
+        ("5m", "5m"),
+        ("5 m", "5 m"),
+        ("the 1990s", "the 1990s"),
+        ("5G network", "5G network"),
+        ("€2.5m", "€2500000"),
+        # no number, no unit
+        ("hrs", "hrs"),
+        ("the km marker", "the km marker"),
+        ("x5km", "x5km"),
+        # rates
+        ("40 hrs/week", "40 hours per week"),
+        ("40h/wk", "40 hours per week"),
+        ("forty hours a week", "40 hours per week"),
+        ("€15/h", "€15 per hour"),
+        ("fifteen euros an hour", "15 euros per hour"),
+        ("€45k p.a.", "€45000 per year"),
+        ("45k per annum", "45000 per year"),
+        ("3 times a week", "3 times per week"),
+        ("10 % a year", "10% per year"),
+        ("2 months a year ago", "2 months a year ago"),
+        ("twice a week", "twice a week"),
+        ("24/7", "24/7"),
+        # experience
+        ("5 years' experience", "5 years experience"),
+        ("five year's experience", "5 years experience"),
+        ("1 year's experience", "1 year experience"),
+        ("5 years’ experience", "5 years experience"),
+        ("two and a half years", "2.5 years"),
+        ("one and a half hrs", "1.5 hours"),
+        # temperature
+        ("20°C", "20 degrees Celsius"),
+        ("-5 °C", "-5 degrees Celsius"),
+        ("70 °F", "70 degrees Fahrenheit"),
+        ("90°", "90 degrees"),
+        # currency
+        ("EUR 45000", "45000 euros"),
+        ("45,000 EUR", "45000 euros"),
+        ("45000 Euro", "45000 euros"),
+        ("1 euro", "1 euro"),
+        ("100 USD", "100 dollars"),
+        ("45000€", "€45000"),
+        ("45 000 €", "€45000"),
+        ("45k€", "€45000"),
+        ("5 $10", "5 $10"),
+        ("europe", "europe"),
+    ],
+)
+def test_normalize_units(text: str, expected: str) -> None:
+    assert normalize_units(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", ""),
+        (
+            "I'd like to start on the first of June twenty twenty six at nine a.m.",
+            "I'd like to start on 1 June 2026 at 9:00",
+        ),
+        (
+            "I have five yrs' experience and want forty-five thousand EUR a year",
+            "I have 5 years experience and want 45000 euros per year",
+        ),
+        (
+            "Available from June 1st, 2026, 40h/week",
+            "Available from 1 June 2026, 40 hours per week",
+        ),
+    ],
+)
+def test_normalize_text(text: str, expected: str) -> None:
+    assert normalize_text(text) == expected
+
+
+SAMPLES = [
+    "the fifth of May twenty twenty six at half past ten pm",
+    "May 5th, 2026 — 40 hrs/wk, €45k p.a., 5 yrs' experience",
+    "I can start in nineteen ninety nine, since 20 26, on the 2nd of Feb.",
+    "at ten thirty, 12 noon, quarter to one, 10.30am, 45 000 € a year",
+    "ninety nine 2026-05-05 05/05/2026 9:45 4-H 5m 1e309 NaN",
+]
+
+
+@pytest.mark.parametrize("text", SAMPLES)
+def test_normalize_text_is_idempotent(text: str) -> None:
+    # Normalising twice must not move anything further (both sides of a comparison may
+    # already be normalised once).
+    once = normalize_text(text)
+    assert normalize_text(once) == once
+
+
+@pytest.mark.parametrize(
+    ("reference", "hypothesis", "expected"),
+    [
+        ("I can start on the fifth of May", "I can start on May 5", 0.0),
+        ("I can start on the fifth of May twenty twenty six", "I can start on May 5th, 2026.", 0.0),
+        ("on the second of May", "on May 2nd", 0.0),
+        ("see you at half past three in the afternoon", "see you at 3:30 in the afternoon", 0.0),
+        ("the interview is at three p.m.", "The interview is at 3 PM.", 0.0),
+        ("at ten thirty am", "at 10:30 a.m.", 0.0),
+        ("I graduated in nineteen ninety nine", "I graduated in 1999", 0.0),
+        ("forty hours a week", "40h/wk", 0.0),
+        ("five years of experience", "5 yrs of experience", 0.0),
+        ("five years' experience", "5 years experience", 0.0),
+        ("fifteen euros an hour", "€15/h", 0.0),
+        ("forty five thousand euros", "45 000 €", 0.0),
+        ("forty five thousand euros", "EUR 45,000", 0.0),
+        ("I live five kilometres away", "I live 5km away", 0.0),
+        ("twenty degrees celsius", "20°C", 0.0),
+        # a wrong day is one substitution of four tokens (on 5 may 2026)
+        ("on the fifth of May twenty twenty six", "on May 6, 2026", 1 / 4),
+    ],
+)
+def test_word_error_rate_dates_and_units(reference: str, hypothesis: str, expected: float) -> None:
+    assert word_error_rate(reference, hypothesis) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("on the fifth of May", ["on", "5", "may"]),
+        ("10:30 p.m.", ["22:30"]),
+        ("45000€", ["45000", "euros"]),
+        ("5 yrs", ["5", "years"]),
+    ],
+)
+def test_normalize_for_wer_dates_and_units(text: str, expected: list[str]) -> None:
+    assert normalize_for_wer(text) == expected
+
+
+@pytest.mark.parametrize("func", [normalize_dates, normalize_units, normalize_text])
+def test_new_rules_on_huge_input_are_fast(func) -> None:
+    text = ("I start on the fifth of May twenty twenty six at 10:30 a.m., 40 hrs/wk. " * 2000)[
+        :100_000
+    ]
+    started = time.perf_counter()
+    func(text)
+    assert time.perf_counter() - started < 1.0
+
+
+# Repeated fragments that each nearly complete a date, time or unit rule: a rule that
+# backtracked across them would be quadratic and take minutes at this size, not milliseconds.
+# 30 000 characters keep the suite fast; the 100 000-character cases above cover the rest.
+PATHOLOGICAL_SIZE = 30_000
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        "9",
+        "May ",
+        "May 5 ",
+        "the 5th of ",
+        "20 ",
+        "in 20 ",
+        "10 30 am ",
+        "half past ",
+        "5/",
+        "1:",
+        "1-",
+        "5°",
+        "5€",
+        "5 a ",
+        "a.m. ",
+        "1 and a ",
+        "5\u00a0",
+        "Jan 1 ",
+        "5 hrs/",
+    ],
+)
+def test_new_rules_on_pathological_input_are_fast(fragment: str) -> None:
+    text = (fragment * PATHOLOGICAL_SIZE)[:PATHOLOGICAL_SIZE]
+    started = time.perf_counter()
+    normalize_for_wer(text)  # runs every number, date, time and unit rule
+    assert time.perf_counter() - started < 1.0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "5" + " " * 100_000 + "May",
+        "May" + " " * 100_000 + "5",
+        "at 10" + " " * 100_000,
+        "5" + " " * 100_000 + "h",
+        "5 hours" + " " * 100_000 + "/x",
+        "10" + " " * 100_000 + "am",
+    ],
+)
+def test_long_gaps_inside_a_rule_are_fast(text: str) -> None:
+    started = time.perf_counter()
+    normalize_for_wer(text)
+    assert time.perf_counter() - started < 1.0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\x00May\x005\x00",
+        "May\u200b5",
+        "５ May ２０２６",
+        "🎉 the fifth of May 🎉",
+        "May 5" + "th" * 1000,
+        "Mai 5",  # not English: untouched
+        "\ud800 May 5",  # lone surrogate
+        "NaN am",
+        "1e309 km",
+    ],
+)
+def test_malformed_input_does_not_raise(text: str) -> None:
+    assert isinstance(normalize_text(text), str)
+    assert isinstance(normalize_for_wer(text), list)
+
+
+def test_huge_digit_run_passes_through_dates_and_units_exactly() -> None:
+    digits = "9" * 100_000
+    assert normalize_text(digits) == digits
+    assert normalize_text(digits + " km") == digits + " kilometres"
