@@ -22,10 +22,11 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.runtime import call, nlu_of, service, utter, warm_up
+from actions.runtime import call, discard_unused_recording, nlu_of, service, utter, warm_up
 from screening.interview import SLOT_FOR_STAGE
 
 REQUESTED_SLOT = "requested_slot"
+INTERVIEW_OVER = "interview_over"  # bot/voice/app.py ends the call on it
 
 warm_up()
 
@@ -58,6 +59,7 @@ class ValidateInterviewForm(FormValidationAction):
     ) -> list[EventType]:
         requested = tracker.get_slot(REQUESTED_SLOT)
         new_values: dict[str, Any] = tracker.slots_to_validate()
+        nlu = nlu_of(tracker)
         result = await call(
             lambda: service().turn(
                 tracker.sender_id,
@@ -67,14 +69,17 @@ class ValidateInterviewForm(FormValidationAction):
                 intro_shown=bool(tracker.get_slot("intro_shown")),
                 slot=requested if requested in new_values else None,
                 value=new_values.get(requested) if requested else None,
-                nlu=nlu_of(tracker),
+                nlu=nlu,
                 mode=tracker.get_slot("interview_mode"),
             )
         )
+        await call(discard_unused_recording, nlu.speech)
         utter(dispatcher, result.replies)
         events: list[EventType] = [SlotSet(k, v) for k, v in result.slots.items()]
         tracker.add_slots(events)
         required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
         # An empty list ends the form (requested_slot None); Rasa then runs the end rule.
         events.append(SlotSet(REQUESTED_SLOT, required[0] if required else None))
+        if not required:  # a marker for gateways that end the conversation (the phone)
+            dispatcher.utter_message(json_message={"parley": INTERVIEW_OVER})
         return events

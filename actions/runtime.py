@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from parley.settings import load_settings
 from screening.assessment import AssessmentService
-from screening.commands import MessageNlu
+from screening.commands import MessageNlu, SpokenAnswer
 from screening.interview import InterviewService, Reply
 from screening.job_fit import JobFitService
 from storage.db import Database
@@ -30,11 +30,14 @@ T = TypeVar("T")
 def service() -> InterviewService:
     """The interview service; every committed answer is scored right away (free text) so
     the shortlist is ready when the interview ends."""
+    from storage.files import FileStore
+
     settings = load_settings()
     upgrade(settings.database_url)
     db = Database(settings.database_url)
     return InterviewService(
         db,
+        files=FileStore(settings.files_dir, db),
         on_answer=AssessmentService(db).after_answer,
         job_fit=lambda sender: JobFitService(db).replies(sender),
         # Privacy commands work at every step of the interview (built on first use).
@@ -80,7 +83,29 @@ async def call(fn: Callable[..., T], *args: Any) -> T:
 
 def nlu_of(tracker: Tracker) -> MessageNlu:
     intent = (tracker.latest_message or {}).get("intent") or {}
-    return MessageNlu(intent=intent.get("name"), confidence=float(intent.get("confidence") or 0))
+    return MessageNlu(
+        intent=intent.get("name"),
+        confidence=float(intent.get("confidence") or 0),
+        speech=speech_of(tracker),
+    )
+
+
+def speech_of(tracker: Tracker) -> SpokenAnswer | None:
+    """How the latest message was heard, when it was spoken (the REST channel passes the
+    phone gateway's metadata on; rasa_ext/rest_channel.py)."""
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "user":
+            return SpokenAnswer.from_metadata(event.get("metadata"))
+    return None
+
+
+def discard_unused_recording(speech: SpokenAnswer | None) -> None:
+    """A kept recording whose message did not become an answer (a command, a refusal, an
+    invalid answer) is deleted at once: nothing is stored that no answer refers to."""
+    if speech is not None and speech.audio_ref and not speech.adopted:
+        files = service().files
+        if files is not None:
+            files.delete(speech.audio_ref)
 
 
 def latest_text(tracker: Tracker) -> str:

@@ -29,6 +29,13 @@ class BotMessage:
 
     text: str = ""
     buttons: list[Button] = field(default_factory=list)
+    # A machine-readable marker from the action server (e.g. the end of an interview); never
+    # shown to a person.
+    custom: dict[str, Any] | None = None
+
+    @property
+    def visible(self) -> bool:
+        return bool(self.text or self.buttons)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -55,8 +62,9 @@ def parse_rest_response(data: Any) -> list[BotMessage]:
             if isinstance(b, dict)
         ]
         text = item.get("text") or ""
-        if text or buttons:
-            messages.append(BotMessage(text=str(text), buttons=buttons))
+        custom = item.get("custom") if isinstance(item.get("custom"), dict) else None
+        if text or buttons or custom:
+            messages.append(BotMessage(text=str(text), buttons=buttons, custom=custom))
     return messages
 
 

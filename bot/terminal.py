@@ -66,7 +66,7 @@ async def chat(
                     continue
                 pending = prepared.text
             try:
-                messages = await rasa.send(sender, pending or "")
+                messages = [m for m in await rasa.send(sender, pending or "") if m.visible]
             except RasaUnavailable as exc:
                 print(f"bot> The interviewer is unavailable ({exc}). Try again shortly.")
                 messages = []

@@ -92,6 +92,12 @@ def run(
     typer.echo(f"  Action server  http://{settings.actions_host}:{settings.actions_port}")
     typer.echo(f"  Rasa (REST)    {settings.rasa_url}/webhooks/rest/webhook")
     typer.secho(f"  Web chat       {settings.web_url}", fg="green", bold=True)
+    if settings.voice_enabled:
+        typer.echo(f"  Phone          {settings.voice_public_base}/voice/incoming "
+                   f"(Twilio voice webhook; local {settings.voice_url})")  # fmt: skip
+    else:
+        typer.echo("  Phone          off (set PARLEY_TWILIO_ACCOUNT_SID and "
+                   "PARLEY_TWILIO_AUTH_TOKEN to turn it on)")  # fmt: skip
     typer.echo("Parley is ready. Open the web chat in a browser, or run `parley chat`. "
                "Ctrl-C stops everything.")  # fmt: skip
     while not stopping:
@@ -121,6 +127,34 @@ def serve_web() -> None:
 
     settings = load_settings()
     run_web_gateway(settings.rasa_url, settings.web_host, settings.web_port)
+
+
+@app.command("serve-voice", hidden=True)
+def serve_voice() -> None:
+    """Run only the phone gateway (started by `parley run` when Twilio is configured)."""
+    import logging
+
+    from bot.voice.server import run_voice_gateway
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    run_voice_gateway(load_settings())
+
+
+@app.command("call")
+def call_cmd(
+    candidate: Annotated[str, typer.Argument(help="phone number (+15551234567) or candidate id")],
+    job: Annotated[str, typer.Option("--job", help="the job to screen for")],
+) -> None:
+    """Phone a candidate for a screening interview (Twilio); it runs when they answer."""
+    from bot.voice.outbound import CallError, place_call
+
+    settings = load_settings()
+    try:
+        placed = place_call(settings, _db(settings), candidate, job)
+    except CallError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"Calling (call {placed.sid}) for job {placed.job}.")
 
 
 @app.command("worker", hidden=True)

@@ -74,6 +74,50 @@ class Settings:
     smtp_url: str = field(default_factory=lambda: _env("PARLEY_SMTP_URL", ""))
     mail_from: str = field(default_factory=lambda: _env("PARLEY_MAIL_FROM", "privacy@parley.local"))
 
+    # ---- phone (README, "Phone"): the gateway starts when the Twilio credentials are set
+    twilio_account_sid: str = field(default_factory=lambda: _env("PARLEY_TWILIO_ACCOUNT_SID", ""))
+    twilio_auth_token: str = field(default_factory=lambda: _env("PARLEY_TWILIO_AUTH_TOKEN", ""))
+    # The number calls come from and go to (E.164), e.g. +15551234567.
+    twilio_number: str = field(default_factory=lambda: _env("PARLEY_TWILIO_NUMBER", ""))
+    # Twilio's REST API; another URL only for a Twilio-compatible provider or a test stand-in.
+    twilio_api_url: str = field(
+        default_factory=lambda: _env("PARLEY_TWILIO_API_URL", "https://api.twilio.com")
+    )
+    voice_host: str = field(default_factory=lambda: _env("PARLEY_VOICE_HOST", "127.0.0.1"))
+    voice_port: int = field(default_factory=lambda: int(_env("PARLEY_VOICE_PORT", "8081")))
+    # The https URL Twilio reaches the phone gateway at (a proxy or tunnel in front of it):
+    # webhook signatures are checked against it and stream URLs are built from it.
+    voice_public_url: str = field(default_factory=lambda: _env("PARLEY_VOICE_PUBLIC_URL", ""))
+    # stream (Media Streams, the default) or record (<Record>; slower, see README).
+    voice_capture: str = field(default_factory=lambda: _env("PARLEY_VOICE_CAPTURE", "stream"))
+    # Language the recogniser is locked to; "auto" detects it per answer.
+    voice_language: str = field(default_factory=lambda: _env("PARLEY_VOICE_LANGUAGE", "en"))
+    say_language: str = field(default_factory=lambda: _env("PARLEY_VOICE_SAY_LANGUAGE", "en-US"))
+    say_voice: str = field(default_factory=lambda: _env("PARLEY_VOICE_SAY_VOICE", ""))
+    end_silence_ms: int = field(
+        default_factory=lambda: int(_env("PARLEY_VOICE_END_SILENCE_MS", "1500"))
+    )
+    no_input_ms: int = field(default_factory=lambda: int(_env("PARLEY_VOICE_NO_INPUT_MS", "8000")))
+    max_answer_s: int = field(default_factory=lambda: int(_env("PARLEY_VOICE_MAX_ANSWER_S", "180")))
+    # false: audio is transcribed and dropped, whatever the candidate's retention setting.
+    keep_recordings: bool = field(
+        default_factory=lambda: (
+            _env("PARLEY_KEEP_RECORDINGS", "true").lower() not in ("0", "false", "no", "off")
+        )
+    )
+
+    @property
+    def voice_enabled(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token)
+
+    @property
+    def voice_url(self) -> str:
+        return f"http://{self.voice_host}:{self.voice_port}/"
+
+    @property
+    def voice_public_base(self) -> str:
+        return (self.voice_public_url or self.voice_url).rstrip("/")
+
     @property
     def rasa_url(self) -> str:
         return f"http://{self.rasa_host}:{self.rasa_port}"

@@ -13,7 +13,14 @@ import sys
 from pathlib import Path
 
 from parley.settings import Settings
-from parley.supervisor import Process, Supervisor, actions_process, rasa_process, web_process
+from parley.supervisor import (
+    Process,
+    Supervisor,
+    actions_process,
+    rasa_process,
+    voice_process,
+    web_process,
+)
 
 
 def free_port() -> int:
@@ -32,6 +39,7 @@ def isolated_settings(base: Settings, var_dir: Path, **overrides: object) -> Set
         "rasa_port": free_port(),
         "actions_port": free_port(),
         "web_port": free_port(),
+        "voice_port": free_port(),
     }
     values.update(overrides)
     return dataclasses.replace(base, **values)  # type: ignore[arg-type]
@@ -58,5 +66,7 @@ def build_supervisor(settings: Settings, *, web: bool = True) -> Supervisor:
     processes = [actions_process(settings), rasa_process(settings)]
     if web:
         processes.append(web_process(settings))
+    if web and settings.voice_enabled:
+        processes.append(voice_process(settings))
     processes.append(worker_process(settings))
     return Supervisor(settings, processes, settings.var_dir / "log")

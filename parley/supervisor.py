@@ -103,6 +103,13 @@ def web_process(settings: Settings) -> Process:
     return Process("web", argv, settings.web_url + "healthz", env)
 
 
+def voice_process(settings: Settings) -> Process:
+    env = dict(os.environ)
+    env["PYTHONUNBUFFERED"] = "1"
+    argv = [sys.executable, "-m", "parley", "serve-voice"]
+    return Process("voice", argv, settings.voice_url + "healthz", env)
+
+
 class Supervisor:
     def __init__(self, settings: Settings, processes: list[Process], log_dir: Path) -> None:
         self.settings = settings
@@ -204,6 +211,8 @@ def _settings_env(settings: Settings) -> dict[str, str]:
         "PARLEY_ACTIONS_PORT": str(settings.actions_port),
         "PARLEY_WEB_HOST": settings.web_host,
         "PARLEY_WEB_PORT": str(settings.web_port),
+        "PARLEY_VOICE_HOST": settings.voice_host,
+        "PARLEY_VOICE_PORT": str(settings.voice_port),
         "PARLEY_TRACKER_URL": settings.tracker_url,
         "PARLEY_JOBS_DIR": str(settings.jobs_dir),
         "PARLEY_MODELS_DIR": str(settings.models_dir),

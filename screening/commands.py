@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -133,12 +133,42 @@ MAX_COMMAND_WORDS = 8
 MIN_COMMAND_CONFIDENCE = 0.6
 
 
+@dataclass
+class SpokenAnswer:
+    """How a spoken message was heard (the phone gateway's speech metadata).
+
+    `confidence` feeds the scorer's insufficient-data guard; `audio_ref` is the kept
+    recording (None when the settings say not to keep it), adopted by the answer it becomes
+    (`adopted`), else deleted by the action that received it.
+    """
+
+    confidence: float | None = None
+    audio_ref: str | None = None
+    adopted: bool = False
+
+    @classmethod
+    def from_metadata(cls, metadata: object) -> SpokenAnswer | None:
+        speech = metadata.get("speech") if isinstance(metadata, dict) else None
+        if not isinstance(speech, dict):
+            return None
+        confidence = speech.get("confidence")
+        ref = speech.get("audio_ref")
+        return cls(
+            confidence=float(confidence)
+            if isinstance(confidence, int | float) and 0 <= confidence <= 1
+            else None,
+            audio_ref=ref if isinstance(ref, str) and 0 < len(ref) <= 500 else None,
+        )
+
+
 @dataclass(frozen=True)
 class MessageNlu:
-    """What Rasa's NLU said about a message, as the action server sees it."""
+    """What Rasa's NLU said about a message, as the action server sees it (and, for a
+    spoken message, how it was heard)."""
 
     intent: str | None = None
     confidence: float = 0.0
+    speech: SpokenAnswer | None = field(default=None, compare=False)
 
 
 def explicit_command(text: str) -> Command | None:

@@ -30,6 +30,7 @@ from screening import practice
 from screening.commands import (
     Command,
     MessageNlu,
+    SpokenAnswer,
     practice_argument,
     practice_payload,
     recognise_command,
@@ -58,6 +59,7 @@ from storage.repositories import (
 
 if TYPE_CHECKING:
     from screening.assessment import AssessmentService
+    from storage.files import FileStore
 
 log = logging.getLogger(__name__)
 
@@ -271,6 +273,7 @@ class InterviewService:
         job_fit: Callable[[str], list[Reply]] | None = None,
         assessment: AssessmentService | None = None,
         privacy: PrivacyHandler | None = None,
+        files: FileStore | None = None,
     ) -> None:
         """`on_answer(application_id, question_id)` runs after each answer of a real
         application is committed (the assessment hooks in here to score it); its failures
@@ -283,6 +286,11 @@ class InterviewService:
         self._job_fit = job_fit
         self._privacy = privacy
         self._assessment_service = assessment
+        self._files = files  # recordings of spoken answers (replaced ones are deleted)
+
+    @property
+    def files(self) -> FileStore | None:
+        return self._files
 
     def _assessment(self) -> AssessmentService:
         if self._assessment_service is None:
@@ -1045,7 +1053,7 @@ class InterviewService:
                 if app.mode == Mode.PRACTICE and app.practice_feedback is None:
                     outcome = self._choose_timing(app, text)
                 else:
-                    outcome = self._answer(s, app, text, channel)
+                    outcome = self._answer(s, app, text, channel, nlu.speech)
             elif command is None:
                 # A payload such as /start{...} or /list_jobs is never an answer.
                 what = "a practice run" if app.mode == Mode.PRACTICE else "the interview"
@@ -1118,7 +1126,14 @@ class InterviewService:
     def _help(app: Application) -> str:
         return PRACTICE_HELP_TEXT if app.mode == Mode.PRACTICE else HELP_TEXT
 
-    def _answer(self, s: Any, app: Application, text: str, channel: str) -> Outcome:
+    def _answer(
+        self,
+        s: Any,
+        app: Application,
+        text: str,
+        channel: str,
+        speech: SpokenAnswer | None = None,
+    ) -> Outcome:
         job = definition_of(app.job)
         question = job.questions[app.current_index]
         parsed = parse_answer(question, text, today=self.today())
@@ -1141,6 +1156,7 @@ class InterviewService:
         row.knockout = parsed.knockout
         row.channel = channel
         row.answered_at = _now()
+        self._attach_speech(row, speech)
         s.flush()
         if parsed.knockout and app.mode != Mode.PRACTICE:
             if may_reject_automatically(s, app):
@@ -1151,6 +1167,17 @@ class InterviewService:
             outcome = self._advance(s, app)
         outcome.saved = (app.id, question.id)
         return outcome
+
+    def _attach_speech(self, row: Answer, speech: SpokenAnswer | None) -> None:
+        """A spoken answer keeps its recogniser confidence (the scorer's guard reads it) and
+        adopts its kept recording; a revision drops the recording of the answer it replaces."""
+        old_ref = row.audio_ref
+        row.transcript_confidence = speech.confidence if speech else None
+        row.audio_ref = speech.audio_ref if speech else None
+        if speech is not None and speech.audio_ref:
+            speech.adopted = True
+        if old_ref and old_ref != row.audio_ref and self._files is not None:
+            self._files.delete(old_ref)
 
     def _knockout_for_review(self, s: Any, app: Application) -> Outcome:
         """A knockout answer while no automated rejection is allowed (the candidate opted out

@@ -387,7 +387,7 @@ async def _outbox(request: web.Request) -> web.Response:
 
 def _reply(messages: list[BotMessage]) -> web.Response:
     return web.json_response(
-        {"messages": [m.to_json() for m in messages]},
+        {"messages": [m.to_json() for m in messages if m.visible]},
         headers={"Cache-Control": "no-store"},
     )
 

@@ -1,0 +1,1 @@
+"""The phone gateway: Twilio Voice with our own speech recognition (README, "Phone")."""
