@@ -39,6 +39,10 @@ logger = logging.getLogger("parley.voice")
 
 SENDER_PREFIX = "voice:"
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+# What Twilio sends as `From` for a withheld caller ID ("anonymous", "restricted", "blocked",
+# "unknown", "unavailable" spelled on a keypad): E.164 in form, but shared by every caller
+# who hides their number, so they must not become one shared conversation.
+HIDDEN_NUMBERS = frozenset({"+266696687", "+7378742833", "+2562533", "+8656696", "+86282452253"})
 MAX_FORM_BYTES = 16 * 1024
 MAX_RECORDING_BYTES = 40 * 1024 * 1024
 INTERVIEW_OVER = "interview_over"  # the action server's end-of-interview marker (custom)
@@ -295,7 +299,7 @@ class VoiceGateway:
         sid = params.get("CallSid", "")
         outbound = params.get("Direction", "inbound").startswith("outbound")
         number = params.get("To" if outbound else "From", "")
-        if not sid or not E164.match(number):
+        if not sid or not E164.match(number) or number in HIDDEN_NUMBERS:
             body = self._goodbye([NO_NUMBER])
         else:
             call = self.calls[sid] = Call(sid=sid, sender=SENDER_PREFIX + number)
@@ -335,7 +339,9 @@ class VoiceGateway:
             return web.Response(status=403, text="Unknown or used turn.")
         future.cancel()
         key = params.get("Digits", "")
-        if key == "*":
+        if "RecordingUrl" not in params:  # the <Redirect> after an empty <Record>
+            heard: Heard | None = Heard(kind="no_input")
+        elif key == "*":
             heard = Heard(kind="repeat")
         elif key.isdigit():
             heard = Heard(kind="digits", text=key)
@@ -348,22 +354,18 @@ class VoiceGateway:
         return _twiml_response(body)
 
     async def _fetch_and_transcribe(self, call: Call, params: dict[str, str]) -> Heard | None:
+        """Fetch the recording with the account credentials, delete it at Twilio (fetched or
+        not: our copy is the only one we want), transcribe it. None: nothing usable."""
         url = params.get("RecordingUrl", "")
-        if not url.startswith(("https://", "http://")):
-            return None
-        started = time.perf_counter()
         try:
-            response = await self._http.get(
-                url + ".wav", auth=(self.config.account_sid, self.config.auth_token)
-            )
-        except httpx.HTTPError as exc:
-            logger.warning("recording fetch failed: %s", type(exc).__name__)
-            return None
-        if response.status_code != 200 or len(response.content) > MAX_RECORDING_BYTES:
-            logger.warning("recording fetch answered HTTP %d", response.status_code)
-            return None
-        wav = response.content
-        await self._delete_at_twilio(params.get("RecordingSid", ""))
+            if not url.startswith(("https://", "http://")):
+                return None
+            started = time.perf_counter()
+            wav = await self._download(url + ".wav")
+            if wav is None:
+                return None
+        finally:
+            await self._delete_at_twilio(params.get("RecordingSid", ""))
         try:
             result = await asyncio.to_thread(self.transcribe, wav, call.hints)
         except TranscriptionError:
@@ -381,6 +383,27 @@ class VoiceGateway:
         if self._keep_audio is not None and self.config.keep_recordings and result.text:
             heard.audio_ref = await self._keep_audio(call.sender, wav)  # the WAV as fetched
         return heard
+
+    async def _download(self, url: str) -> bytes | None:
+        """The recording's bytes, streamed and cut off above MAX_RECORDING_BYTES."""
+        auth = (self.config.account_sid, self.config.auth_token)
+        try:
+            async with self._http.stream("GET", url, auth=auth) as response:
+                if response.status_code != 200:
+                    logger.warning("recording fetch answered HTTP %d", response.status_code)
+                    return None
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > MAX_RECORDING_BYTES:
+                        logger.warning("recording over %d bytes refused", MAX_RECORDING_BYTES)
+                        return None
+                    chunks.append(chunk)
+                return b"".join(chunks)
+        except httpx.HTTPError as exc:
+            logger.warning("recording fetch failed: %s", type(exc).__name__)
+            return None
 
     async def _delete_at_twilio(self, recording_sid: str) -> None:
         """Our copy is the only copy: the recording is deleted at Twilio once fetched."""

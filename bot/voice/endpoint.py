@@ -12,7 +12,9 @@ Decisions:
   candidates pause to think; the `#` key ends an answer at once). Nothing said for
   `no_input_ms` is "no input"; `max_answer_ms` caps a monologue, music or an open line.
 * While the candidate speaks, the answer is cut into segments at short pauses so finished
-  segments can be transcribed in the background; at the end only the tail is left.
+  segments can be transcribed in the background; any pause of `final_pause_ms` also cuts,
+  so the last words are transcribed while the end-of-answer silence is still running and
+  at the end there is usually nothing left to do but the Rasa turn.
 """
 
 from __future__ import annotations
@@ -86,9 +88,10 @@ class EndpointConfig:
     end_silence_ms: int = 1500
     no_input_ms: int = 8000
     max_answer_ms: int = 180_000
-    segment_pause_ms: int = 300  # a pause this long may cut a segment…
-    min_segment_ms: int = 2500  # …once the segment is at least this long
-    max_segment_ms: int = 12_000  # a segment is cut at its quietest point beyond this
+    segment_pause_ms: int = 200  # a pause this long may cut a segment…
+    min_segment_ms: int = 1500  # …once the segment is at least this long
+    max_segment_ms: int = 6000  # a segment is cut at its quietest point beyond this
+    final_pause_ms: int = 400  # any speech so far is cut off after a pause this long
     start_frames: int = 3  # consecutive loud frames before speech counts as started
     min_threshold_db: float = -48.0
     floor_margin_db: float = 12.0
@@ -171,9 +174,13 @@ class Endpointer:
     def _maybe_cut(self) -> bool:
         cfg = self.config
         seg_frames = len(self._levels) - self._segment_start // FRAME_BYTES
-        if (
-            self._silence_run * FRAME_MS >= cfg.segment_pause_ms
-            and seg_frames * FRAME_MS >= cfg.min_segment_ms
+        pause_ms = self._silence_run * FRAME_MS
+        speech_in_segment = self._last_speech_frame >= self._segment_start // FRAME_BYTES
+        if speech_in_segment and (
+            (pause_ms >= cfg.segment_pause_ms and seg_frames * FRAME_MS >= cfg.min_segment_ms)
+            # The pause that may be the end of the answer: transcribe what was said while
+            # the end-of-answer silence runs, so nothing is left to do when it has run.
+            or pause_ms == cfg.final_pause_ms
         ):
             self._cut(len(self._levels) - self._silence_run // 2)
             return True
@@ -198,7 +205,10 @@ class Endpointer:
         return out
 
     def tail(self) -> bytes:
-        """What is left after the last cut, without the trailing silence."""
+        """What is left after the last cut, without the trailing silence (empty when all
+        speech is already in segments)."""
+        if self._last_speech_frame < self._segment_start // FRAME_BYTES:
+            return b""
         end = (self._last_speech_frame + 1 + 10) * FRAME_BYTES  # keep 200 ms after speech
         return bytes(self.audio[self._segment_start : max(self._segment_start, end)])
 

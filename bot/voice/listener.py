@@ -113,7 +113,8 @@ class AnswerListener:
     async def _finish(self, event: Event) -> Heard:
         started = time.perf_counter()
         ep = self.endpointer
-        futures = [*self._pending, self._submit(ep.tail())]
+        tail = ep.tail()
+        futures = [*self._pending, *([self._submit(tail)] if tail else [])]
         self._pending = []
         parts = [await asyncio.wrap_future(f) for f in futures]
         return combine(

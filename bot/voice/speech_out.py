@@ -16,8 +16,9 @@ from bot.rasa_client import BotMessage
 
 MAX_SAY_CHARS = 3000  # Twilio's <Say> takes up to 4,096 characters; long texts are split
 _URL = re.compile(r"https?://\S+")
-_MARKUP = re.compile(r"[*_`~#>|]+")
-_SLASH = re.compile(r"(?<![\w/])/([a-z][a-z_]*)(?:\s*<[^>]*>)?")
+_MARKUP = re.compile(r"[*_`~>|]+|(?<![A-Za-z])#+")  # "C#" and "F#" keep their sharp
+# The "<argument>" after a command is bounded so a long unclosed "<" cannot make it quadratic.
+_SLASH = re.compile(r"(?<![\w/])/([a-z][a-z_]*)(?:\s*<[^<>]{0,80}>)?")
 _SPACES = re.compile(r"[ \t]+")
 
 
@@ -38,8 +39,10 @@ def speakable(text: str) -> str:
     text = _URL.sub("(I can't read links on the phone; ask for it in the web chat)", text)
     text = _SLASH.sub(lambda m: m.group(1).replace("_", " "), text)
     text = _MARKUP.sub(" ", text)
+    text = re.sub(r"\b([A-Za-z])#", r"\1 sharp", text)
     text = "".join(
-        ch if unicodedata.category(ch) not in ("So", "Sk", "Cs", "Co", "Cc") else " "
+        # Cn covers U+FFFE/U+FFFF, which XML forbids: one of them would make the TwiML invalid.
+        ch if unicodedata.category(ch) not in ("So", "Sk", "Cs", "Co", "Cc", "Cn") else " "
         for ch in text.replace("\n", " ").replace("•", ",")
     )
     return _SPACES.sub(" ", text).strip()

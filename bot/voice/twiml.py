@@ -57,6 +57,9 @@ def record(
             trim="trim-silence",
         )
     )
+    # Twilio skips the action when nothing was recorded and goes on with the next verb:
+    # this brings a silent caller back to us (no RecordingUrl: "didn't hear anything").
+    response.redirect(action_url, method="POST")
     return str(response)
 
 

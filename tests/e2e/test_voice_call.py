@@ -23,11 +23,11 @@ from bot.voice.outbound import place_call
 from bot.voice.server import build_gateway
 from bot.web.app import open_storage
 from parley.stack import free_port
+from parley.twilio_standin import Answer, CallLog, TwilioStandIn
 from storage.files import FileStore
 from storage.models import Answer as AnswerRow
 from storage.models import Application, ChannelIdentity
 from tests.e2e.conftest import Stack
-from tests.voice.standin import Answer, CallLog, TwilioStandIn
 
 ACCOUNT = "AC" + "0" * 32
 TOKEN = "e2e-voice-token"

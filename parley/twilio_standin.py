@@ -1,5 +1,7 @@
 """A local stand-in for Twilio: it plays Twilio's side of a phone call against our gateway.
 
+Used by the tests and by `parley bench voice` (Twilio itself is unreachable from here).
+
 It speaks Twilio's wire formats: form-encoded webhooks signed with the real
 `RequestValidator` (X-Twilio-Signature), TwiML answers parsed and followed (`<Say>`,
 `<Connect><Stream>` with its action, `<Record>`, `<Hangup>`), Media Streams messages over a
@@ -26,6 +28,8 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import web
 from twilio.request_validator import RequestValidator
+
+from bot.voice.endpoint import frame_dbfs
 
 FRAME = 160  # 20 ms of 8 kHz µ-law
 SILENCE = b"\xff" * FRAME
@@ -231,7 +235,8 @@ class TwilioStandIn:
                     record = doc.find("Record")
                     assert record is not None
                     ended = time.perf_counter()
-                    status, body = await self._record(http, record, params, answer)
+                    redirect = doc.find("Redirect")
+                    status, body = await self._record(http, record, redirect, params, answer)
                 turn.latency_s = time.perf_counter() - ended
                 log.statuses.append(status)
                 assert status == 200, (status, body)
@@ -281,6 +286,8 @@ class TwilioStandIn:
             seq = 2
             audio = answer.audio
             frames = [audio[i : i + FRAME] for i in range(0, len(audio), FRAME)]
+            loud = [n for n, f in enumerate(frames) if frame_dbfs(f) > -50.0]
+            last_sound = loud[-1] if loud else len(frames) - 1
             closed = asyncio.Event()
 
             async def reader() -> None:
@@ -297,7 +304,7 @@ class TwilioStandIn:
             for n, (kind, item) in enumerate(script):
                 if closed.is_set() or ws.closed:
                     break
-                if n == len(frames) + len(answer.digits):
+                if n == last_sound + 1 or (n == len(frames) and answer.digits):
                     ended = time.perf_counter()  # the caller has finished their answer
                 if kind == "media":
                     payload = base64.b64encode(item).decode()  # type: ignore[arg-type]
@@ -337,9 +344,15 @@ class TwilioStandIn:
         self,
         http: aiohttp.ClientSession,
         record: ET.Element,
+        redirect: ET.Element | None,
         params: dict[str, str],
         answer: Answer,
     ) -> tuple[int, str]:
+        if not answer.audio and not answer.digits:
+            # As Twilio: nothing recorded → no action request; the next verb runs.
+            if redirect is None or not redirect.text:
+                return 200, "<Response/>"
+            return await self.post(http, redirect.text, params)
         rec_sid = "RE" + secrets.token_hex(16)
         extra = {"RecordingSid": rec_sid, "RecordingUrl": f"{self.url}/recordings/{rec_sid}"}
         if answer.audio:
@@ -347,10 +360,7 @@ class TwilioStandIn:
             extra["RecordingDuration"] = str(len(answer.audio) // 8000)
         else:
             extra["RecordingDuration"] = "0"
-        if answer.digits:
-            extra["Digits"] = answer.digits[:1]
-        else:
-            extra["Digits"] = "hangup" if not answer.audio else ""
+        extra["Digits"] = answer.digits[:1] if answer.digits else ""
         return await self.post(http, record.get("action", ""), {**params, **extra})
 
 
