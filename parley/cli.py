@@ -412,5 +412,55 @@ def bench_scoring(
     typer.echo(json.dumps(doc, indent=2))
 
 
+@bench_app.command("voice")
+def bench_voice(
+    as_json: Annotated[bool, typer.Option("--json", help="print only the JSON on stdout")] = False,
+    split: Annotated[
+        str, typer.Option(help="test (never tuned on; the reported number) or dev (tuning)")
+    ] = "test",
+    limit: Annotated[int | None, typer.Option(min=1, help="only the first N answers")] = None,
+    hints: Annotated[
+        bool, typer.Option("--hints/--no-hints", help="prompt and hotwords from the question")
+    ] = True,
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="synthesised audio (default: var/voice-corpus)")
+    ] = None,
+    latency_answers: Annotated[
+        int,
+        typer.Option(min=0, help="15-s answers for the phone latency run (real time; 0 skips it)"),
+    ] = 12,
+) -> None:
+    """Speech recognition: WER at 16 kHz and 8 kHz µ-law on synthesised answers, and speed."""
+    from parley.bench_voice import BenchError, Options, run_benchmark
+    from parley.bench_voice import summary as voice_summary
+
+    if split not in ("dev", "test"):
+        typer.secho(f"bench voice: unknown split {split!r} (dev or test).", fg="red", err=True)
+        raise typer.Exit(2)
+    options = Options(
+        split=split,
+        limit=limit,
+        cache_dir=cache_dir,
+        hints=hints,
+        latency_answers=latency_answers,
+    )
+    settings = load_settings()
+    try:
+        doc = run_benchmark(
+            settings.models_dir,
+            options,
+            progress=lambda msg: typer.echo(f"\r  {msg}", nl=False, err=True),
+            settings=settings,
+        )
+    except BenchError as exc:
+        typer.secho(f"\nbench voice: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from None
+    typer.echo("", err=True)
+    if not as_json:
+        typer.echo(voice_summary(doc))
+        return
+    typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+
+
 def main() -> None:  # pragma: no cover - console entry
     sys.exit(app())

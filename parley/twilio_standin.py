@@ -44,7 +44,7 @@ def speak_mulaw(text: str, *, voice: str = "en-us", speed: int = 165) -> bytes:
         raw = Path(tmp) / "a.ul"
         subprocess.run([espeak, "-v", voice, "-s", str(speed), "-w", str(wav), text], check=True)
         subprocess.run(
-            [sox, str(wav), "-r", "8000", "-c", "1", "-e", "u-law", "-t", "raw", str(raw)],
+            [sox, "-D", str(wav), "-r", "8000", "-c", "1", "-e", "u-law", "-t", "raw", str(raw)],
             check=True,
         )
         return raw.read_bytes()

@@ -18,6 +18,7 @@ from typing import Any
 
 import dateparser
 
+from nlu.speech.normalize import normalize_dates, normalize_numbers
 from screening.job_schema import (
     ChoiceQuestion,
     DateQuestion,
@@ -800,6 +801,11 @@ def _parse_date(question: DateQuestion, text: str, today: dt.date) -> Parsed:
     if len(text) > _MAX_STRUCTURED_CHARS:
         return _fail(f"That's a long answer. Please reply with just a date, {_DATE_EXAMPLES}.")
     day = _read_date(text, today)
+    if day is None:
+        # Spoken dates arrive in words ("the first of March", "March the fifth twenty
+        # twenty seven"): the speech normaliser brings them to "1 March" form first.
+        spoken = normalize_dates(normalize_numbers(text))
+        day = _read_date(spoken, today) if spoken != text else None
     if day is None:
         return _fail(
             f"Sorry, I couldn't read that as a date. Please reply with a date, {_DATE_EXAMPLES}."

@@ -19,6 +19,7 @@ from storage.db import Database
 from storage.migrate import upgrade
 from tests.browser import chromium
 from tests.support import FIXTURE_JOBS, create_pg_database, drop_pg_database, pg_url
+from tests.web.fake_rasa import FakeRasa
 
 # One random master key for the whole test session, set at import time so that every
 # Database (and every subprocess stack in tests/e2e, which inherits the environment) uses
@@ -56,3 +57,14 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
 def driver() -> Iterator[object]:
     """A headless Chromium (selenium) with a throw-away profile."""
     yield from chromium()
+
+
+@pytest.fixture
+def rasa() -> Iterator[FakeRasa]:
+    """A stand-in for Rasa's REST channel (tests/web/fake_rasa.py) for the gateways' own
+    tests; the real Rasa is exercised by tests/e2e."""
+    fake = FakeRasa().start()
+    try:
+        yield fake
+    finally:
+        fake.stop()

@@ -11,10 +11,14 @@ Decisions:
 * An answer ends after `end_silence_ms` of silence following speech (1.5 s by default:
   candidates pause to think; the `#` key ends an answer at once). Nothing said for
   `no_input_ms` is "no input"; `max_answer_ms` caps a monologue, music or an open line.
-* While the candidate speaks, the answer is cut into segments at short pauses so finished
-  segments can be transcribed in the background; any pause of `final_pause_ms` also cuts,
-  so the last words are transcribed while the end-of-answer silence is still running and
-  at the end there is usually nothing left to do but the Rasa turn.
+* While the candidate speaks, a long answer is cut into segments of at least
+  `min_segment_ms` at pauses, transcribed in the background. Segments are long on purpose:
+  Whisper needs context (measured on 15-second phone answers: cutting at every 1.5 s
+  doubled the word error rate).
+* A pause of `final_pause_ms` (700 ms) may be the end of the answer: the listener then
+  transcribes the rest *speculatively* while the end-of-answer silence still runs. If the
+  candidate goes on speaking the guess is dropped; if not, it is the answer's last part and
+  at the end only the Rasa turn is left.
 """
 
 from __future__ import annotations
@@ -77,7 +81,8 @@ def mulaw_wav(data: bytes, sample_rate: int = SAMPLE_RATE) -> bytes:
 class Event(Enum):
     NONE = "none"
     SPEECH_STARTED = "speech_started"
-    SEGMENT = "segment"  # a finished segment is ready (see `take_segment`)
+    SEGMENT = "segment"  # a finished segment is ready (see `take_segments`)
+    PAUSED = "paused"  # `final_pause_ms` of silence: the answer may be over (see `tail`)
     ENDED = "ended"  # the answer is over (speech then silence)
     NO_INPUT = "no_input"  # nothing was said
     TOO_LONG = "too_long"  # the answer hit `max_answer_ms`
@@ -88,10 +93,10 @@ class EndpointConfig:
     end_silence_ms: int = 1500
     no_input_ms: int = 8000
     max_answer_ms: int = 180_000
-    segment_pause_ms: int = 200  # a pause this long may cut a segment…
-    min_segment_ms: int = 1500  # …once the segment is at least this long
-    max_segment_ms: int = 6000  # a segment is cut at its quietest point beyond this
-    final_pause_ms: int = 400  # any speech so far is cut off after a pause this long
+    segment_pause_ms: int = 300  # a pause this long may cut a segment…
+    min_segment_ms: int = 8000  # …once the segment is at least this long
+    max_segment_ms: int = 15_000  # a segment is cut at its quietest point beyond this
+    final_pause_ms: int = 700  # the answer may be over: speculative transcription starts
     start_frames: int = 3  # consecutive loud frames before speech counts as started
     min_threshold_db: float = -48.0
     floor_margin_db: float = 12.0
@@ -163,7 +168,14 @@ class Endpointer:
             return self._finish(Event.ENDED)
         if len(self._levels) * FRAME_MS >= cfg.max_answer_ms:
             return self._finish(Event.TOO_LONG)
-        return Event.SEGMENT if self._maybe_cut() else Event.NONE
+        if self._maybe_cut():
+            return Event.SEGMENT
+        if (
+            self._silence_run * FRAME_MS == cfg.final_pause_ms
+            and self._last_speech_frame >= self._segment_start // FRAME_BYTES
+        ):
+            return Event.PAUSED
+        return Event.NONE
 
     def end_now(self) -> Event:
         """The candidate pressed `#` (or the call ended): the answer ends here."""
@@ -176,11 +188,10 @@ class Endpointer:
         seg_frames = len(self._levels) - self._segment_start // FRAME_BYTES
         pause_ms = self._silence_run * FRAME_MS
         speech_in_segment = self._last_speech_frame >= self._segment_start // FRAME_BYTES
-        if speech_in_segment and (
-            (pause_ms >= cfg.segment_pause_ms and seg_frames * FRAME_MS >= cfg.min_segment_ms)
-            # The pause that may be the end of the answer: transcribe what was said while
-            # the end-of-answer silence runs, so nothing is left to do when it has run.
-            or pause_ms == cfg.final_pause_ms
+        if (
+            speech_in_segment
+            and pause_ms >= cfg.segment_pause_ms
+            and seg_frames * FRAME_MS >= cfg.min_segment_ms
         ):
             self._cut(len(self._levels) - self._silence_run // 2)
             return True
@@ -211,6 +222,11 @@ class Endpointer:
             return b""
         end = (self._last_speech_frame + 1 + 10) * FRAME_BYTES  # keep 200 ms after speech
         return bytes(self.audio[self._segment_start : max(self._segment_start, end)])
+
+    def mark(self) -> tuple[int, int]:
+        """Where the answer stands (segment start, last speech frame): a speculative tail
+        taken at this mark is still the whole tail if the mark has not moved."""
+        return self._segment_start, self._last_speech_frame
 
     def speech_ms(self) -> int:
         """Length of the answer from the first kept frame to the last speech frame."""

@@ -57,6 +57,7 @@ class AnswerListener:
     config: EndpointConfig = field(default_factory=EndpointConfig)
     endpointer: Endpointer = field(init=False)
     _pending: list[Future[Transcript]] = field(default_factory=list)
+    _guess: tuple[tuple[int, int], Future[Transcript]] | None = None  # speculative tail
     _digits: str = ""
     _digit_frame: int = 0
 
@@ -75,6 +76,11 @@ class AnswerListener:
         event = self.endpointer.push(frame)
         if event == Event.SEGMENT:
             self._pending.extend(self._submit(s) for s in self.endpointer.take_segments())
+        elif event == Event.PAUSED:
+            # The answer may be over: transcribe the rest now, while the silence runs.
+            if self._guess is not None:
+                self._guess[1].cancel()
+            self._guess = (self.endpointer.mark(), self._submit(self.endpointer.tail()))
         elif event in (Event.ENDED, Event.TOO_LONG):
             return await self._finish(event)
         elif event == Event.NO_INPUT:
@@ -108,13 +114,23 @@ class AnswerListener:
         for future in self._pending:
             future.cancel()
         self._pending.clear()
+        if self._guess is not None:
+            self._guess[1].cancel()
+            self._guess = None
         self.endpointer.finished = self.endpointer.finished or Event.NO_INPUT
 
     async def _finish(self, event: Event) -> Heard:
         started = time.perf_counter()
         ep = self.endpointer
         tail = ep.tail()
-        futures = [*self._pending, *([self._submit(tail)] if tail else [])]
+        guess = self._guess
+        if guess is not None and guess[0] == ep.mark() and not guess[1].cancelled():
+            futures = [*self._pending, guess[1]]  # nothing was said after the guess: use it
+        else:
+            if guess is not None:
+                guess[1].cancel()
+            futures = [*self._pending, *([self._submit(tail)] if tail else [])]
+        self._guess = None
         self._pending = []
         parts = [await asyncio.wrap_future(f) for f in futures]
         return combine(

@@ -35,6 +35,7 @@ def speech_transcriber(settings: Any):  # type: ignore[no-untyped-def]
 
 
 def build_gateway(settings: Any, rasa: RasaClient, db: Any, files: Any) -> VoiceGateway:
+    from nlu.speech.hints import build_hints
     from privacy.recordings import keep_answer_audio
     from screening.spoken import current_question
 
@@ -44,11 +45,8 @@ def build_gateway(settings: Any, rasa: RasaClient, db: Any, files: Any) -> Voice
         question = await asyncio.to_thread(current_question, db, sender)
         if question is None:
             return Hints(language=config.language)
-        return Hints(
-            language=config.language,
-            prompt=question.prompt,
-            hotwords=", ".join(question.terms) or None,
-        )
+        steer = build_hints(question.prompt, [*question.key_points, *question.options])
+        return Hints(language=config.language, prompt=steer.prompt, hotwords=steer.hotwords)
 
     async def keep(sender: str, wav: bytes) -> str | None:
         return await asyncio.to_thread(

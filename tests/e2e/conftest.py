@@ -64,7 +64,9 @@ class Stack:
         url = self.settings.rasa_url + "/webhooks/rest/webhook"
         response = self.http.post(url, json={"sender": sender, "message": text})
         assert response.status_code == 200, response.text
-        return response.json()
+        # Machine markers for gateways ({"custom": {"parley": "interview_over"}}) are not
+        # messages a person sees.
+        return [m for m in response.json() if "text" in m or "buttons" in m]
 
     def texts(self, sender: str, text: str) -> list[str]:
         return [m.get("text") or "" for m in self.say(sender, text)]

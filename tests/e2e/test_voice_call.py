@@ -90,7 +90,7 @@ def test_full_phone_interview_stores_answers_with_speech_confidence(stack: Stack
         Answer.say("Yes, I am."),  # 16 or older, by voice
         Answer.say("Yes, I do."),  # right to work
         Answer.press("1"),  # lifting: yes
-        Answer.say("About five years."),  # years of experience
+        Answer.say("I have worked there for five years."),  # years of experience
         Answer.press("2"),  # shifts: Late
         Answer.say(
             "I would not accept it. I would take photos of the damage, write it on the "
@@ -102,7 +102,7 @@ def test_full_phone_interview_stores_answers_with_speech_confidence(stack: Stack
         ),
         Answer.press("2"),  # forklift certificate: no
         Answer.say("I live in Rotterdam."),
-        Answer.say("Next Monday."),
+        Answer.say("I can start on the first of March."),
     ]
 
     async def scenario() -> CallLog:
@@ -134,6 +134,7 @@ def test_full_phone_interview_stores_answers_with_speech_confidence(stack: Stack
     for qid in ("lift_20kg", "shift_preference", "forklift_certificate"):
         assert by_id[qid].transcript_confidence is None and by_id[qid].audio_ref is None
     assert "damage" in by_id["damaged_pallet"].raw_text.lower()
+    assert by_id["start_date"].normalized["value"].endswith("-03-01")  # said in words
 
 
 def test_hang_up_mid_interview_resumes_at_the_same_question(stack: Stack) -> None:
@@ -175,3 +176,48 @@ def test_outbound_call_is_placed_through_the_rest_api_and_runs_the_job(stack: St
     assert request["To"] == number and request["From"] == "+15550001000"
     assert request["Url"].endswith("/voice/incoming?job=" + JOB)
     assert "Warehouse Associate" in log.text and "automated interviewer" in log.text
+
+
+def test_bench_voice_latency_run_reports_the_whole_phone_path(stack: Stack, tmp_path) -> None:
+    """`parley bench voice`'s latency part on the session's stack: two 15-second answers
+    streamed in real time; the document has every figure the README quotes."""
+    from parley.bench_voice_latency import _drive, bench_job
+    from screening.catalog import import_jobs
+
+    (tmp_path / "bench-voice.yaml").write_text(bench_job(2), encoding="utf-8")
+    import_jobs(stack.db, tmp_path)
+    doc = asyncio.run(_drive(stack.settings, 2, lambda _m: None))
+    assert doc["answers"] == 2 and doc["completed"] is True
+    assert 12 < doc["answer_s_mean"] < 20
+    end, heard = doc["endpoint_to_next_question_s"], doc["speech_end_to_next_question_s"]
+    assert 0 < end["p50"] <= end["p95"] <= end["max"]
+    # the last-sound figure includes the end-of-answer silence window
+    assert heard["p50"] >= doc["end_silence_ms"] / 1000
+    assert 0 <= doc["phone_path_wer"] < 0.6
+    assert doc["server"]["rasa_turn_s"]["p50"] > 0
+
+
+def test_repeat_by_voice_and_by_keypad_asks_the_same_question_again(stack: Stack) -> None:
+    number = new_number()
+
+    async def scenario() -> CallLog:
+        async with phone(stack) as (_gw, standin, _settings):
+            return await standin.call(
+                number,
+                [
+                    Answer.press("1"),
+                    Answer.press("1"),
+                    Answer.say("Could you repeat the question, please?"),
+                    Answer.press("*"),
+                    Answer(hangup=True),
+                ],
+                url=f"/voice/incoming?job={JOB}",
+            )
+
+    log = asyncio.run(scenario())
+    asked = [" ".join(t.said) for t in log.turns]
+    assert "Question 1 of 9" in asked[2]
+    assert "Question 1 of 9" in asked[3], asked[3]  # repeated after "repeat" by voice
+    assert "Question 1 of 9" in asked[4], asked[4]  # and after * on the keypad
+    _app, rows = answers_of(stack, number)
+    assert rows == []  # neither request became an answer

@@ -14,7 +14,13 @@ from typer.testing import CliRunner
 
 from nlu.speech import model as speech_model
 from nlu.speech.model import SpeechModelError, assemble, model_dir
-from nlu.speech.transcribe import Transcriber, TranscriptionError, get_transcriber
+from nlu.speech.normalize import normalize_for_wer
+from nlu.speech.transcribe import (
+    Transcriber,
+    TranscriptionError,
+    echoes_prompt,
+    get_transcriber,
+)
 from parley.cli import app
 
 ANSWER = "I have five years of experience with databases, and I would like to work remotely."
@@ -46,8 +52,8 @@ def audio(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "ogg": folder / "answer.ogg",
         "mp3": folder / "answer.mp3",
     }
-    _run("sox", str(raw), "-r", "16000", "-c", "1", str(files["wav16"]))
-    _run("sox", str(raw), "-r", "8000", "-c", "1", "-e", "u-law", str(files["ulaw8"]))
+    _run("sox", "-D", str(raw), "-r", "16000", "-c", "1", str(files["wav16"]))
+    _run("sox", "-D", str(raw), "-r", "8000", "-c", "1", "-e", "u-law", str(files["ulaw8"]))
     for key, codec in (("ogg", "libopus"), ("mp3", "libmp3lame")):
         _run("ffmpeg", "-loglevel", "error", "-y", "-i", str(raw), "-c:a", codec, str(files[key]))
     files["silence"] = folder / "silence.wav"
@@ -178,3 +184,78 @@ def test_cli_transcribe_json_and_errors(
     assert bad.exit_code == 2 and "empty" in bad.output
     wrong = runner.invoke(app, ["transcribe", str(audio["wav16"]), "--language", "e n'"])
     assert wrong.exit_code == 2
+
+
+# --------------------------------------------------------------------------- phone answers
+def test_echoing_the_prompt_is_recognised() -> None:
+    question = "How many years have you worked in a warehouse, distribution centre or similar?"
+    assert echoes_prompt("How many years have you worked in a warehouse?", question)
+    assert echoes_prompt("distribution centre", question)
+    assert not echoes_prompt("About five years in a warehouse.", question)
+    assert not echoes_prompt("", question) and not echoes_prompt("Yes.", "")
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ("I have worked there for five years.", "years"),
+        ("Next Monday.", "next monday"),
+        ("I would prefer late shifts.", "late shift"),
+        ("No, I don't.", "no"),
+    ],
+)
+def test_short_phone_answers_are_heard_not_the_question(
+    transcriber: Transcriber, tmp_path: Path, said: str, expected: str
+) -> None:
+    """Short 8 kHz answers with the question as prompt: Whisper used to "continue" the
+    question ("Next Monday." → "How many years have you worked in a warehouse?") in a
+    trimmed encoder window; the window keeps 10 s and an echo is decoded again unsteered."""
+    raw, ulaw = tmp_path / "raw.wav", tmp_path / "ulaw.wav"
+    _run("espeak-ng", "-v", "en-us", "-w", str(raw), said)
+    _run(
+        "sox", "-D", str(raw), "-r", "8000", "-c", "1", "-e", "u-law", str(ulaw), "pad", "0", "0.2"
+    )
+    question = "How many years have you worked in a warehouse, distribution centre or similar?"
+    result = transcriber.transcribe(ulaw, language="en", prompt=question)
+    text = " ".join(normalize_for_wer(result.text))
+    assert expected in text, result.text
+    assert not echoes_prompt(result.text, question)
+
+
+@pytest.mark.parametrize("rate", [11025, 22050, 44100, 48000])
+def test_any_sample_rate_is_resampled(
+    transcriber: Transcriber, tmp_path: Path, audio: dict[str, Path], rate: int
+) -> None:
+    path = tmp_path / f"answer-{rate}.wav"
+    _run("sox", "-D", str(audio["wav16"]), "-r", str(rate), str(path))
+    result = transcriber.transcribe(path, language="en")
+    assert "work remotely" in result.text.lower(), result.text
+    assert 4.0 < result.duration_s < 10.0
+
+
+def test_a_ten_minute_recording_is_transcribed(
+    transcriber: Transcriber, tmp_path: Path, audio: dict[str, Path]
+) -> None:
+    """A 10-minute recording (an open line after a short answer) is accepted: voice
+    activity detection leaves only the speech to decode."""
+    path = tmp_path / "ten-minutes.wav"
+    _run("sox", "-D", str(audio["wav16"]), str(path), "pad", "0", "595")
+    result = transcriber.transcribe(path, language="en")
+    assert 599 < result.duration_s < 606
+    assert "work remotely" in result.text.lower(), result.text
+
+
+def test_transcribe_answer_is_the_one_call_a_gateway_needs(
+    cache: Path, audio: dict[str, Path]
+) -> None:
+    """A Telegram voice note is OGG/Opus bytes: one call, steered by the question."""
+    from nlu.speech import transcribe_answer
+
+    result = transcribe_answer(
+        audio["ogg"].read_bytes(),
+        question="Where would you like to work, and how much experience do you have?",
+        models_dir=cache,
+    )
+    assert "work remotely" in result.text.lower() and result.confidence > 0.3
+    with pytest.raises(TranscriptionError):
+        transcribe_answer(b"", models_dir=cache)

@@ -639,6 +639,11 @@ def start_date() -> DateQuestion:
         ("the 5th", "2026-12-05"),
         ("the 22nd", "2026-11-22"),
         ("tomorrow at 9am", "2026-11-23"),
+        # spoken forms, as the phone's speech recognition writes them
+        ("I can start on the first of March", "2027-03-01"),
+        ("the fifth of January twenty twenty seven", "2027-01-05"),
+        ("March the second", "2027-03-02"),
+        ("on the twenty-first of December", "2026-12-21"),
     ],
 )
 def test_date_valid_forms(start_date: DateQuestion, text: str, expected: str) -> None:

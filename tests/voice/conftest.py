@@ -11,7 +11,7 @@ import asyncio
 import dataclasses
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -180,15 +180,6 @@ async def phone_line(
         if runner is not None:
             await runner.cleanup()
         await standin.stop()
-
-
-@pytest.fixture
-def rasa() -> Iterator[FakeRasa]:
-    fake = FakeRasa().start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
 
 
 @pytest.fixture(scope="session")

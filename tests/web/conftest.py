@@ -14,15 +14,6 @@ from storage.files import FileStore
 
 
 @pytest.fixture
-def rasa() -> Iterator[FakeRasa]:
-    fake = FakeRasa().start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
-
-
-@pytest.fixture
 def gateway(rasa: FakeRasa) -> Iterator[Gateway]:
     gw = Gateway(rasa.url, rasa_timeout_s=5.0).start()
     try:
