@@ -28,6 +28,7 @@ from aiohttp import WSMsgType, web
 
 from bot.inbound import prepare, start_payload
 from bot.rasa_client import BotMessage, RasaClient, RasaUnavailable
+from bot.session_locks import SessionLocks
 from bot.voice import twiml
 from bot.voice.endpoint import FRAME_BYTES, EndpointConfig, mulaw_wav
 from bot.voice.listener import AnswerListener, Heard, Hints, Transcribe
@@ -47,6 +48,7 @@ MAX_FORM_BYTES = 16 * 1024
 MAX_RECORDING_BYTES = 40 * 1024 * 1024
 INTERVIEW_OVER = "interview_over"  # the action server's end-of-interview marker (custom)
 RESULT_WAIT_S = 60.0
+MAX_CALL_S = 4 * 3600  # Twilio ends every call after four hours
 SIGNATURE = web.RequestKey("twilio_signature", str)
 
 NO_NUMBER = (
@@ -161,7 +163,7 @@ class VoiceGateway:
         self._hints = hints
         self._keep_audio = keep_audio
         self._http = http or httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0))
-        self._sender_locks: dict[str, asyncio.Lock] = {}
+        self._locks = SessionLocks()  # one Rasa turn at a time per caller
 
     # ------------------------------------------------------------------ TwiML helpers
     def _say(self) -> dict[str, str]:
@@ -205,17 +207,13 @@ class VoiceGateway:
         if prepared.reply is not None:
             return self._listen(call, [prepared.reply, *call.spoken.lines]), 0.0
         assert prepared.text is not None
-        lock = self._sender_locks.setdefault(call.sender, asyncio.Lock())
         started = time.perf_counter()
         try:
-            async with lock:
+            async with self._locks.hold(call.sender):
                 messages = await self.rasa.send(call.sender, prepared.text, metadata)
         except RasaUnavailable as exc:
             logger.warning("rasa unavailable: %s", exc)
             return self._goodbye([UNAVAILABLE]), time.perf_counter() - started
-        finally:
-            if not lock.locked() and not lock._waiters:  # type: ignore[attr-defined]
-                self._sender_locks.pop(call.sender, None)
         rasa_s = time.perf_counter() - started
         over = any(_is_over(m) for m in messages)
         turn = spoken_turn([m for m in messages if m.text or m.buttons])
@@ -302,11 +300,20 @@ class VoiceGateway:
         if not sid or not E164.match(number) or number in HIDDEN_NUMBERS:
             body = self._goodbye([NO_NUMBER])
         else:
+            self._forget_ended_calls()
             call = self.calls[sid] = Call(sid=sid, sender=SENDER_PREFIX + number)
             job = request.query.get("job") or None
             body, _ = await self.converse(call, start_payload(job), suffix=[PHONE_TIPS])
         self._remember_answer(request, body)
         return _twiml_response(body)
+
+    def _forget_ended_calls(self) -> None:
+        """Calls whose status callback never came (not configured, lost) are dropped once
+        they must be over, so the table stays as small as the calls in progress."""
+        now = time.monotonic()
+        for sid in [sid for sid, c in self.calls.items() if now - c.started > MAX_CALL_S]:
+            for future in self.calls.pop(sid).turns.values():
+                future.cancel()
 
     async def turn(self, request: web.Request) -> web.Response:
         """The `<Connect>` action: the stream of a turn is over; answer the next turn."""

@@ -23,8 +23,7 @@ import logging
 import re
 import signal
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ from aiohttp import web
 
 from bot.inbound import prepare
 from bot.rasa_client import BotMessage, RasaClient, RasaUnavailable
+from bot.session_locks import SessionLocks
 from privacy import outbox
 from privacy.export import LinkExpired, LinkInvalid, open_link
 from storage.db import Database
@@ -41,7 +41,6 @@ logger = logging.getLogger("parley.web")
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 MAX_BODY_BYTES = 64 * 1024
-MAX_QUEUED_PER_SESSION = 8
 SENDER_PREFIX = "web:"
 
 SESSION_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -89,47 +88,6 @@ SECURITY_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
 }
-
-
-class SessionLocks:
-    """One asyncio.Lock per session id, present only while the session has requests in flight.
-
-    The dict therefore stays as small as the number of sessions currently talking, and an
-    idle session costs nothing. Waiters on an asyncio.Lock are woken in FIFO order, so a
-    session's messages reach Rasa in the order they arrived.
-    """
-
-    def __init__(self, max_queued: int = MAX_QUEUED_PER_SESSION) -> None:
-        self._entries: dict[str, _LockEntry] = {}
-        self._max_queued = max_queued
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def busy(self, session: str) -> bool:
-        """True when this session already has `max_queued` requests waiting or running."""
-        entry = self._entries.get(session)
-        return entry is not None and entry.users >= self._max_queued
-
-    @contextlib.asynccontextmanager
-    async def hold(self, session: str) -> AsyncIterator[None]:
-        entry = self._entries.get(session)
-        if entry is None:
-            entry = self._entries[session] = _LockEntry(asyncio.Lock())
-        entry.users += 1
-        try:
-            async with entry.lock:
-                yield
-        finally:
-            entry.users -= 1
-            if entry.users == 0 and self._entries.get(session) is entry:
-                del self._entries[session]
-
-
-@dataclass
-class _LockEntry:
-    lock: asyncio.Lock
-    users: int = 0
 
 
 RASA_KEY = web.AppKey("rasa", RasaClient)

@@ -481,3 +481,17 @@ def test_two_calls_from_one_number_never_overlap_at_rasa(
     run(scenario())
     assert rasa.overlaps == []
     assert sorted(rasa.messages()) == ["/start"] * 3 + ["yes"] * 3
+
+
+def test_calls_without_a_status_callback_are_forgotten_after_four_hours(
+    phone: PhoneFactory, rasa: FakeRasa
+) -> None:
+    async def scenario() -> None:
+        async with phone(transcribe=never_transcribe) as line:
+            await line.incoming()
+            (old,) = line.gateway.calls.values()
+            old.started -= voice_app.MAX_CALL_S + 1
+            await line.incoming(sid="CA" + "f" * 32, caller="+15550009999")
+            assert list(line.gateway.calls) == ["CA" + "f" * 32]
+
+    run(scenario())
