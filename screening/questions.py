@@ -79,14 +79,18 @@ _YES_PHRASES = _phrase_list(
     "absolutely, definitely, certainly, indeed, i do, i am, i'm, im, i have, i've, i can, "
     "i will, i would, true, affirmative, ja, si, oui, ok, okay, alright, yes please, "
     "that's right, thats right, that is right, no problem, not a problem, no worries, "
-    "no doubt, for sure, i don't mind, i dont mind, don't mind, dont mind"
+    "no doubt, for sure, i don't mind, i dont mind, don't mind, dont mind, "
+    # the consent buttons' own words, said on the phone or typed instead of pressed
+    "i agree, agree, agreed, i consent"
 )
 _NO_PHRASES = _phrase_list(
     "no, n, nope, nah, naw, not really, not at all, no way, never, not, i don't, i dont, "
     "i do not, i am not, i'm not, im not, i can't, i cant, i cannot, i can not, i haven't, "
     "i havent, i have not, i won't, i wont, i will not, i wouldn't, i would not, false, "
     "negative, nee, nein, non, no thanks, no thank you, of course not, absolutely not, "
-    "definitely not, certainly not"
+    "definitely not, certainly not, "
+    "i do not agree, i don't agree, i dont agree, i disagree, disagree, i do not consent, "
+    "i don't consent, i dont consent"
 )
 _HEDGES = _phrase_list(
     "maybe, perhaps, possibly, probably, unsure, not sure, depends, it depends, dunno, "

@@ -169,6 +169,8 @@ def test_free_text_default_min_chars_rejects_single_character() -> None:
         "I would say yes",
         "well, yes",
         "I don't mind",
+        "I agree",  # the consent button's words, said on the phone
+        "I consent",
     ],
 )
 def test_yes_no_recognises_yes(text: str) -> None:
@@ -210,6 +212,9 @@ def test_yes_no_recognises_yes(text: str) -> None:
         "nee",
         "nein",
         "no, I have a different permit",
+        "I do not agree",
+        "I don't agree",
+        "I disagree",
     ],
 )
 def test_yes_no_recognises_no(text: str) -> None:
