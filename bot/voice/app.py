@@ -26,6 +26,7 @@ from urllib.parse import urlencode
 import httpx
 from aiohttp import WSMsgType, web
 
+from bot.access_log import Handler, logged
 from bot.inbound import prepare, start_payload
 from bot.rasa_client import BotMessage, RasaClient, RasaUnavailable
 from bot.session_locks import SessionLocks
@@ -546,28 +547,15 @@ def _twiml_response(body: str) -> web.Response:
 
 
 @web.middleware
-async def _access_log(request: web.Request, handler: Any) -> web.StreamResponse:
+async def _access_log(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Method, path and status only: query strings carry turn tokens, bodies phone numbers."""
-    started = time.perf_counter()
-    status = 500
-    try:
-        response = await handler(request)
-        status = response.status
-        return response
-    except web.HTTPException as exc:
-        status = exc.status
-        raise
-    except Exception as exc:
-        logger.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.path)
-        return web.Response(status=500, text="Internal error.")
-    finally:
-        logger.info(
-            "%s %s %d %.1fms",
-            request.method,
-            request.path,
-            status,
-            (time.perf_counter() - started) * 1000,
-        )
+    return await logged(
+        request,
+        handler,
+        logger,
+        path=request.path,
+        on_error=lambda: web.Response(status=500, text="Internal error."),
+    )
 
 
 def create_app(gateway: VoiceGateway) -> web.Application:

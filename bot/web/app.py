@@ -23,12 +23,12 @@ import logging
 import re
 import signal
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from bot.access_log import Handler, logged
 from bot.inbound import prepare
 from bot.rasa_client import BotMessage, RasaClient, RasaUnavailable
 from bot.session_locks import SessionLocks
@@ -130,41 +130,27 @@ async def _on_response_prepare(_request: web.Request, response: web.StreamRespon
     _security_headers(response)
 
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
 @web.middleware
 async def _access_log_and_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Log method, path, status and time (never bodies or query strings); JSON errors on /api."""
-    started = time.perf_counter()
-    status = 500
-    try:
-        response = await handler(request)
-        status = response.status
+    """The access log (export tokens cut from the path); JSON errors on /api."""
+    api = request.path.startswith("/api/")
+
+    def http_error(exc: web.HTTPException) -> web.StreamResponse | None:
+        if not api or exc.status < 400:
+            return None
+        response = _error(exc.status, _API_ERRORS.get(exc.status, exc.reason))
+        if "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]
         return response
-    except web.HTTPException as exc:
-        status = exc.status
-        if request.path.startswith("/api/") and exc.status >= 400:
-            response = _error(exc.status, _API_ERRORS.get(exc.status, exc.reason))
-            if "Allow" in exc.headers:
-                response.headers["Allow"] = exc.headers["Allow"]
-            return response
-        raise
-    except asyncio.CancelledError:
-        status = 499  # the client went away
-        raise
-    except Exception as exc:
-        # Only the type: an exception message could quote what the person typed.
-        logger.error(
-            "unhandled %s on %s %s", type(exc).__name__, request.method, _log_path(request)
-        )
-        status = 500
-        if request.path.startswith("/api/"):
+
+    def error() -> web.StreamResponse:
+        if api:
             return _error(500, "Something went wrong on our side. Please try again.")
         raise web.HTTPInternalServerError() from None
-    finally:
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        logger.info("%s %s %d %.1fms", request.method, _log_path(request), status, elapsed_ms)
+
+    return await logged(
+        request, handler, logger, path=_log_path(request), on_http_error=http_error, on_error=error
+    )
 
 
 def _render_index(title: str) -> bytes:
