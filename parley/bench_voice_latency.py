@@ -148,7 +148,7 @@ async def _drive(settings: Settings, answers: int, echo: Echo) -> dict[str, Any]
         db.dispose()
     measured = [t.latency_s for t in log.turns[2 : 2 + answers] if t.latency_s is not None]
     end_silence = settings.end_silence_ms / 1000
-    server = gateway.timings[-len(measured) :] if measured else []
+    server = list(gateway.timings)[-len(measured) :] if measured else []
     return {
         "answers": len(measured),
         "answer_s_mean": round(statistics.fmean(len(c) / 8000 for c in clips), 2),

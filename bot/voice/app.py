@@ -18,6 +18,7 @@ import logging
 import re
 import secrets
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -127,7 +128,6 @@ class Call:
     # turn token → the next turn's TwiML (set when the answer has been handled)
     turns: dict[str, asyncio.Future[str]] = field(default_factory=dict)
     streaming: set[str] = field(default_factory=set)
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 @dataclass
@@ -160,7 +160,9 @@ class VoiceGateway:
         self.calls: dict[str, Call] = {}
         self.signatures = SignatureCheck(config.auth_token, config.public_url)
         self.replays = ReplayGuard()
-        self.timings: list[TurnTiming] = []
+        # The latest answers' timings (the benchmark reads them); bounded: a gateway runs for
+        # months.
+        self.timings: deque[TurnTiming] = deque(maxlen=1000)
         self._hints = hints
         self._keep_audio = keep_audio
         self._http = http or httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0))
