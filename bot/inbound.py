@@ -32,7 +32,8 @@ _PRACTICE_REF_RE = re.compile(r"^[^\W_][\w .,&'()/+-]{0,79}$")
 
 COMMANDS_HELP = (
     "Commands: /repeat, /back, /skip, /pause, /help, /human, /withdraw, /jobs, /fit, "
-    "/start <job>, /practice [job], /practice delete. "
+    "/start <job>, /practice [job], /practice delete, /link [code] (continue on another "
+    "channel). "
     "Your data: /mydata, /export, /delete, /delete_answer <n>, /delete_recordings, /optout, "
     "/optin, /review [your view], /correct <n> <new answer>, /dispute <n> <why>, "
     "/withdraw_consent, /viewed, /notices, /settings, /contact email <address>, /verify <code>."
@@ -127,6 +128,11 @@ def prepare(raw: str | None) -> Prepared:
         stripped = text.lstrip("/").strip()
         return Prepared(text=stripped) if stripped else Prepared(reply=COMMANDS_HELP)
     name, rest = match.group(1).lower(), match.group(2)
+    if name == "link":  # gateways with a database answer /link before calling prepare()
+        return Prepared(
+            reply="Linking chats isn't available on this channel. Use /link in the web chat, "
+            "Telegram or Slack."
+        )
     target = SLASH_ALIASES.get(name)
     if target is None and name in PRIVACY_SLASH:
         return _privacy(*PRIVACY_SLASH[name], rest)

@@ -106,6 +106,70 @@ class Settings:
         )
     )
 
+    # ---- Telegram (README, "Telegram"): the gateway starts when the bot token is set
+    telegram_token: str = field(default_factory=lambda: _env("PARLEY_TELEGRAM_TOKEN", ""))
+    # The Bot API server; another URL for a self-hosted Bot API server or a test stand-in.
+    telegram_api_url: str = field(
+        default_factory=lambda: _env("PARLEY_TELEGRAM_API_URL", "https://api.telegram.org")
+    )
+    # polling (default: works without a public URL) or webhook.
+    telegram_mode: str = field(default_factory=lambda: _env("PARLEY_TELEGRAM_MODE", "polling"))
+    # webhook mode: the public https URL Telegram posts updates to, and the secret it sends
+    # in X-Telegram-Bot-Api-Secret-Token (1-256 of A-Z a-z 0-9 _ -; generated when unset).
+    telegram_webhook_url: str = field(
+        default_factory=lambda: _env("PARLEY_TELEGRAM_WEBHOOK_URL", "")
+    )
+    telegram_webhook_secret: str = field(
+        default_factory=lambda: _env("PARLEY_TELEGRAM_WEBHOOK_SECRET", "")
+    )
+    # The gateway's own HTTP listener: /healthz always, the webhook in webhook mode.
+    telegram_host: str = field(default_factory=lambda: _env("PARLEY_TELEGRAM_HOST", "127.0.0.1"))
+    telegram_port: int = field(
+        default_factory=lambda: int(_env("PARLEY_TELEGRAM_PORT", "8082"))
+    )
+
+    # ---- Slack, candidate side (README, "Slack"): starts when the bot token is set
+    slack_bot_token: str = field(default_factory=lambda: _env("PARLEY_SLACK_BOT_TOKEN", ""))
+    # Socket Mode (the default: no public URL needed) needs the app-level token (xapp-…).
+    slack_app_token: str = field(default_factory=lambda: _env("PARLEY_SLACK_APP_TOKEN", ""))
+    # HTTP Events API mode verifies every request with the signing secret.
+    slack_signing_secret: str = field(
+        default_factory=lambda: _env("PARLEY_SLACK_SIGNING_SECRET", "")
+    )
+    # socket or http; unset: socket when the app token is set, else http.
+    slack_mode: str = field(default_factory=lambda: _env("PARLEY_SLACK_MODE", ""))
+    # Slack's Web API; another URL only for a test stand-in.
+    slack_api_url: str = field(
+        default_factory=lambda: _env("PARLEY_SLACK_API_URL", "https://slack.com/api/")
+    )
+    slack_host: str = field(default_factory=lambda: _env("PARLEY_SLACK_HOST", "127.0.0.1"))
+    slack_port: int = field(default_factory=lambda: int(_env("PARLEY_SLACK_PORT", "8083")))
+
+    # Largest file a candidate may send (a résumé, a voice note), in megabytes.
+    max_upload_mb: int = field(default_factory=lambda: int(_env("PARLEY_MAX_UPLOAD_MB", "10")))
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_token)
+
+    @property
+    def telegram_url(self) -> str:
+        return f"http://{self.telegram_host}:{self.telegram_port}/"
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token)
+
+    @property
+    def slack_effective_mode(self) -> str:
+        if self.slack_mode in ("socket", "http"):
+            return self.slack_mode
+        return "socket" if self.slack_app_token else "http"
+
+    @property
+    def slack_url(self) -> str:
+        return f"http://{self.slack_host}:{self.slack_port}/"
+
     @property
     def voice_enabled(self) -> bool:
         return bool(self.twilio_account_sid and self.twilio_auth_token)

@@ -40,6 +40,8 @@ def isolated_settings(base: Settings, var_dir: Path, **overrides: object) -> Set
         "actions_port": free_port(),
         "web_port": free_port(),
         "voice_port": free_port(),
+        "telegram_port": free_port(),
+        "slack_port": free_port(),
     }
     values.update(overrides)
     return dataclasses.replace(base, **values)  # type: ignore[arg-type]

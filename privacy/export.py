@@ -79,6 +79,7 @@ EXCLUDED_COLUMNS = frozenset(
         ("candidate_keys", "wrapped_key"),
         ("privacy_requests", "code_hash"),
         ("export_archives", "token_hash"),
+        ("channel_link_codes", "code_hash"),
     }
 )
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")

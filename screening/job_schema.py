@@ -204,6 +204,9 @@ class FreeTextQuestion(_QuestionBase):
     weight: float = Field(1.0, gt=0, le=100)
     max_chars: int = Field(4000, ge=50, le=20000)
     min_chars: int = Field(2, ge=1, le=20000)
+    #: The answer may be a résumé file (PDF or DOCX) sent on Telegram; its extracted text
+    #: becomes the answer. On other channels the candidate types or pastes it.
+    accepts_document: bool = False
 
     @property
     def scored(self) -> bool:

@@ -24,6 +24,9 @@ class QuestionHint:
     prompt: str
     key_points: tuple[str, ...]
     options: tuple[str, ...]
+    # A free-text question that takes a résumé file (screening.documents), and its length cap.
+    accepts_document: bool = False
+    max_chars: int | None = None
 
 
 def current_question(db: Database, sender_id: str) -> QuestionHint | None:
@@ -46,4 +49,6 @@ def current_question(db: Database, sender_id: str) -> QuestionHint | None:
             question.prompt,
             tuple(getattr(question, "key_points", None) or ()),
             tuple(getattr(question, "options", None) or ()),
+            bool(getattr(question, "accepts_document", False)),
+            getattr(question, "max_chars", None),
         )

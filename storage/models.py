@@ -139,6 +139,28 @@ class ChannelIdentity(Base):
     candidate: Mapped[Candidate] = relationship(back_populates="identities")
 
 
+class ChannelLinkCode(Base):
+    """A one-time code that links another channel to the candidate who asked for it.
+
+    Only the code's HMAC is stored (`code_hash`), so a database dump cannot be used to link
+    someone else's account. A code is valid for ten minutes and works once.
+    """
+
+    __tablename__ = "channel_link_codes"
+    __table_args__ = (UniqueConstraint("code_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    candidate_id: Mapped[str] = mapped_column(
+        ForeignKey("candidates.id", ondelete="CASCADE"), index=True
+    )
+    issued_on: Mapped[str] = mapped_column(String(20))  # channel name, e.g. "web"
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_on: Mapped[str | None] = mapped_column(String(20))
+
+
 # Only real applications are unique per candidate and job version: practice runs repeat.
 _REAL_APPLICATION = text("mode = 'application'")
 

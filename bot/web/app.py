@@ -30,6 +30,7 @@ from aiohttp import web
 
 from bot.access_log import Handler, logged
 from bot.inbound import prepare
+from bot.linking import ChannelLinker
 from bot.rasa_client import BotMessage, RasaClient, RasaUnavailable
 from bot.session_locks import SessionLocks
 from privacy import outbox
@@ -95,6 +96,7 @@ LOCKS_KEY = web.AppKey("session_locks", SessionLocks)
 INDEX_KEY = web.AppKey("index_html", bytes)
 DB_KEY = web.AppKey("database", Database)
 FILES_KEY = web.AppKey("file_store", FileStore)
+LINKER_KEY = web.AppKey("channel_linker", ChannelLinker)
 
 EXPORT_PREFIX = "/export/"
 MAX_OUTBOX_BATCH = 20
@@ -246,7 +248,11 @@ async def _messages(request: web.Request) -> web.Response:
     except _Reject as rejected:
         return _error(rejected.status, rejected.message)
 
-    prepared = prepare(text)
+    linker = request.app.get(LINKER_KEY)
+    link = await linker.handle(SENDER_PREFIX + session, text) if linker is not None else None
+    if link is not None and not link.resume:
+        return _reply([BotMessage(text=link.reply)])
+    prepared = prepare("/start" if link is not None else text)
     if prepared.reply is not None:
         return _reply([BotMessage(text=prepared.reply)])
     assert prepared.text is not None
@@ -264,6 +270,8 @@ async def _messages(request: web.Request) -> web.Response:
     except RasaUnavailable as exc:
         logger.warning("rasa unavailable: %s", exc)  # exc says why (HTTP code, timeout), no text
         return _error(503, UNAVAILABLE_MESSAGE)
+    if link is not None:
+        messages = [BotMessage(text=link.reply), *messages]
     return _reply(messages)
 
 
@@ -354,6 +362,7 @@ def create_app(
     app[INDEX_KEY] = _render_index(title)
     if db is not None:
         app[DB_KEY] = db
+        app[LINKER_KEY] = ChannelLinker(db)
     if files is not None:
         app[FILES_KEY] = files
     app.on_response_prepare.append(_on_response_prepare)

@@ -186,6 +186,7 @@ def test_export_holds_every_table_that_references_the_candidate(db: Database, tm
         "candidate_keys.wrapped_key",
         "privacy_requests.code_hash",
         "export_archives.token_hash",
+        "channel_link_codes.code_hash",
     }
 
 
