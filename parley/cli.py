@@ -8,13 +8,16 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from parley.backup_cli import backup_app
 from parley.privacy_cli import privacy_app
 from parley.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from parley.supervisor import Supervisor
 
 app = typer.Typer(help="Parley — an open-source conversational screening interviewer.",
                   no_args_is_help=True, add_completion=False)  # fmt: skip
@@ -98,10 +101,15 @@ def run(
     else:
         typer.echo("  Phone          off (set PARLEY_TWILIO_ACCOUNT_SID and "
                    "PARLEY_TWILIO_AUTH_TOKEN to turn it on)")  # fmt: skip
+    _echo_chat_gateways(settings, sup)
     typer.echo("Parley is ready. Open the web chat in a browser, or run `parley chat`. "
                "Ctrl-C stops everything.")  # fmt: skip
     while not stopping:
         dead = sup.exited()
+        for proc in [p for p in dead if p.optional]:  # a chat gateway: the rest stays up
+            proc.failed = sup.reason(proc)
+            typer.secho(f"{proc.name} stopped: {proc.failed}", fg="red", err=True)
+        dead = [p for p in dead if not p.optional]
         if dead:
             for proc in dead:
                 typer.secho(f"{proc.name} stopped unexpectedly:\n{sup.tail(proc)}", fg="red")
@@ -127,6 +135,55 @@ def serve_web() -> None:
 
     settings = load_settings()
     run_web_gateway(settings.rasa_url, settings.web_host, settings.web_port)
+
+
+def _echo_chat_gateways(settings: Settings, sup: Supervisor) -> None:
+    """One line per chat gateway: on and how candidates reach it, off and why."""
+    for name, label, enabled, hint in (
+        ("telegram", "Telegram", settings.telegram_enabled, "set PARLEY_TELEGRAM_TOKEN"),
+        ("slack", "Slack", settings.slack_enabled, "set PARLEY_SLACK_BOT_TOKEN and "
+         "PARLEY_SLACK_APP_TOKEN (Socket Mode) or PARLEY_SLACK_SIGNING_SECRET (HTTP)"),
+    ):  # fmt: skip
+        proc = sup.get(name)
+        if not enabled or proc is None:
+            typer.echo(f"  {label:14} off ({hint} to turn it on)")
+            continue
+        if proc.failed:
+            typer.secho(f"  {label:14} failed to start: {proc.failed}", fg="red")
+            continue
+        info = sup.health(proc)
+        bot, mode = str(info.get("bot") or ""), str(info.get("mode") or "?")
+        if name == "telegram":
+            reach = f"https://t.me/{bot.lstrip('@')}" if bot else "on"
+            if mode == "webhook":
+                reach += f" (webhook {settings.telegram_webhook_url})"
+        else:
+            reach = f"direct message {bot or 'the app'} in workspace {info.get('team') or '?'}"
+            if mode == "http":
+                reach += f" (Events API at {settings.slack_url}slack/events)"
+        typer.echo(f"  {label:14} {reach} [{mode}]")
+
+
+@app.command("serve-telegram", hidden=True)
+def serve_telegram() -> None:
+    """Run only the Telegram gateway (started by `parley run` when its token is set)."""
+    import logging
+
+    from bot.telegram.server import run_telegram_gateway
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    raise typer.Exit(run_telegram_gateway(load_settings()) or 0)
+
+
+@app.command("serve-slack", hidden=True)
+def serve_slack() -> None:
+    """Run only the Slack gateway (started by `parley run` when its bot token is set)."""
+    import logging
+
+    from bot.slack.server import run_slack_gateway
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    raise typer.Exit(run_slack_gateway(load_settings()) or 0)
 
 
 @app.command("serve-voice", hidden=True)

@@ -18,6 +18,8 @@ from parley.supervisor import (
     Supervisor,
     actions_process,
     rasa_process,
+    slack_process,
+    telegram_process,
     voice_process,
     web_process,
 )
@@ -70,5 +72,9 @@ def build_supervisor(settings: Settings, *, web: bool = True) -> Supervisor:
         processes.append(web_process(settings))
     if web and settings.voice_enabled:
         processes.append(voice_process(settings))
+    if web and settings.telegram_enabled:
+        processes.append(telegram_process(settings))
+    if web and settings.slack_enabled:
+        processes.append(slack_process(settings))
     processes.append(worker_process(settings))
     return Supervisor(settings, processes, settings.var_dir / "log")

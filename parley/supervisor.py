@@ -31,6 +31,10 @@ class Process:
     env: dict[str, str] = field(default_factory=dict)
     popen: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    # An optional gateway (Telegram, Slack) that fails to start — a rejected token, say — is
+    # reported and left off; the rest of Parley keeps running.
+    optional: bool = False
+    failed: str = ""
 
 
 class StartupError(RuntimeError):
@@ -103,6 +107,20 @@ def web_process(settings: Settings) -> Process:
     return Process("web", argv, settings.web_url + "healthz", env)
 
 
+def telegram_process(settings: Settings) -> Process:
+    env = dict(os.environ)
+    env["PYTHONUNBUFFERED"] = "1"
+    argv = [sys.executable, "-m", "parley", "serve-telegram"]
+    return Process("telegram", argv, settings.telegram_url + "healthz", env, optional=True)
+
+
+def slack_process(settings: Settings) -> Process:
+    env = dict(os.environ)
+    env["PYTHONUNBUFFERED"] = "1"
+    argv = [sys.executable, "-m", "parley", "serve-slack"]
+    return Process("slack", argv, settings.slack_url + "healthz", env, optional=True)
+
+
 def voice_process(settings: Settings) -> Process:
     env = dict(os.environ)
     env["PYTHONUNBUFFERED"] = "1"
@@ -140,6 +158,11 @@ class Supervisor:
             while pending:
                 for proc in list(pending):
                     assert proc.popen is not None
+                    if proc.popen.poll() is not None and proc.optional:
+                        proc.failed = self.reason(proc)
+                        pending.remove(proc)
+                        echo(f"  off      {proc.name:8} {proc.failed}")
+                        continue
                     if proc.popen.poll() is not None:
                         raise StartupError(
                             f"{proc.name} exited with code {proc.popen.returncode} during "
@@ -160,6 +183,25 @@ class Supervisor:
                     raise StartupError(f"not ready after {timeout_s:.0f}s: {names}")
                 if pending:
                     time.sleep(0.5)
+
+    def reason(self, proc: Process) -> str:
+        """Why an optional process stopped: its last log line that says so ("… rejected …")."""
+        lines = [ln for ln in self.tail(proc, 40).splitlines() if ln.strip()]
+        for line in reversed(lines):
+            if "PARLEY_" in line or "rejected" in line.lower() or "error" in line.lower():
+                return line.strip()[-300:]
+        code = proc.popen.returncode if proc.popen else None
+        return f"exited with code {code} (see {proc.log_path})"
+
+    def health(self, proc: Process) -> dict[str, object]:
+        """The JSON a gateway's health URL answers (bot name, mode), or {} if none."""
+        if not proc.health_url:
+            return {}
+        try:
+            data = httpx.get(proc.health_url, timeout=2.0).json()
+        except (httpx.HTTPError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
 
     @staticmethod
     def tail(proc: Process, lines: int = 30) -> str:
@@ -190,7 +232,12 @@ class Supervisor:
                 proc.popen.wait(10)
 
     def exited(self) -> list[Process]:
-        return [p for p in self.processes if p.popen and p.popen.poll() is not None]
+        return [
+            p for p in self.processes if p.popen and p.popen.poll() is not None and not p.failed
+        ]
+
+    def get(self, name: str) -> Process | None:
+        return next((p for p in self.processes if p.name == name), None)
 
 
 def _signal_group(popen: subprocess.Popen[bytes], sig: int) -> None:

@@ -63,7 +63,7 @@ def test_which_jobs_fit_me_uses_the_interview_answers(db: Database) -> None:
     assert "Backend Engineer" in replies[0] and "match" in replies[0]
     assert "6 years of experience meets the requirement" in replies[0]
     assert any("backend-engineer" in p for _, p in service.job_menu("x")[0].buttons)
-    assert "back to the interview" in replies[1] and "Question 4 of 9" in replies[-1]
+    assert "back to the interview" in replies[1] and "Question 4 of 10" in replies[-1]
     profile, ranked = fit.matches("web:fit")
     assert profile.years_experience == 6 and profile.skills == ["Python"]
     assert ranked[0].job_id == "backend-engineer"
