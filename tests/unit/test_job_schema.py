@@ -185,10 +185,9 @@ def test_sample_jobs_load_and_use_every_kind(name: str) -> None:
     job = load_job_file(JOBS_DIR / name)
     assert 6 <= len(job.questions) <= 10
     assert {q.kind for q in job.questions} == set(QUESTION_KINDS)
-    # Screening questions (profile questions only gather facts for job matching).
-    free_texts = [
-        q for q in job.questions if isinstance(q, FreeTextQuestion) and q.profile is None
-    ]
+    # Scored screening questions (profile questions only gather facts for job matching; a
+    # CV is read by a person, not scored).
+    free_texts = [q for q in job.questions if isinstance(q, FreeTextQuestion) and q.scored]
     assert len(free_texts) >= 2
     assert job.matching is not None
     for question in free_texts:
