@@ -1,0 +1,313 @@
+"""The Slack conversation: from a person's direct message to Rasa and back.
+
+* Sender ids are `slack:<team id>:<user id>`: user ids are unique only within a workspace.
+* Order: each person's messages and button presses go through one `ChatQueues` queue, so
+  they reach Rasa strictly in the order Slack delivered them, while different people are
+  served concurrently. Slack's 3-second acknowledgement never waits for Rasa: listeners only
+  queue work.
+* `/link` (continue an application started on another channel) is handled by the
+  `ChannelLinker` before `bot.inbound.prepare`, like on every push channel.
+* Privacy: message text, names and payloads are never logged; ids, types and API error codes
+  are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.chat_queue import ChatQueues
+from bot.inbound import prepare
+from bot.rasa_client import BotMessage, RasaClient, RasaUnavailable
+from bot.slack import render
+from bot.slack.seen import Seen
+
+logger = logging.getLogger("parley.slack")
+
+SENDER_PREFIX = "slack:"
+
+UNAVAILABLE_MESSAGE = (
+    "The interviewer is temporarily unavailable. Your answers so far are saved; "
+    "please try again in a minute."
+)
+SLOW_DOWN_MESSAGE = (
+    "You're sending messages faster than I can answer. Please wait for my replies; "
+    "I'll answer what you sent in order."
+)
+FILES_MESSAGE = "I can only read typed messages here. Please type your answer as a message."
+EDITED_MESSAGE = (
+    "I only read new messages, not edits. If you meant to change your answer, please send it "
+    "again as a new message (or type /back to change the previous answer)."
+)
+EXPIRED_BUTTON_MESSAGE = (
+    "That button has expired. Please type your answer instead, or /repeat to see the question "
+    "again."
+)
+PLEASE_DM_MESSAGE = "Let's talk in a direct message: open Parley's Messages tab."
+
+
+class Outcome(Protocol):
+    """`bot.linking.LinkOutcome`: show `reply`; when `resume`, continue the interview here."""
+
+    @property
+    def reply(self) -> str: ...
+
+    @property
+    def resume(self) -> bool: ...
+
+
+class Linker(Protocol):
+    async def handle(self, sender_id: str, text: str) -> Outcome | None: ...
+
+
+def sender_id(team_id: str, user_id: str) -> str:
+    return f"{SENDER_PREFIX}{team_id}:{user_id}"
+
+
+def parse_sender(sender: str) -> tuple[str, str] | None:
+    """(team id, user id) of a `slack:` sender id, or None."""
+    if not sender.startswith(SENDER_PREFIX):
+        return None
+    parts = sender[len(SENDER_PREFIX) :].split(":")
+    if len(parts) != 2 or not all(parts):
+        return None
+    return parts[0], parts[1]
+
+
+@dataclass
+class Stats:
+    """Counters for the health endpoint and the tests (never content)."""
+
+    messages: int = 0
+    buttons: int = 0
+    homes: int = 0
+    duplicates: int = 0
+    dropped: int = 0
+    errors: int = 0
+    api_errors: dict[str, int] = field(default_factory=dict)
+
+
+class SlackGateway:
+    """Conversation logic shared by the HTTP and Socket Mode transports."""
+
+    def __init__(
+        self,
+        rasa: RasaClient,
+        client: AsyncWebClient,
+        seen: Seen,
+        *,
+        linker: Linker | None = None,
+        queues: ChatQueues | None = None,
+    ) -> None:
+        self.rasa = rasa
+        self.client = client
+        self.seen = seen
+        self.linker = linker
+        self.queues = queues or ChatQueues()
+        self.values = render.ButtonValues()
+        self.stats = Stats()
+        self._dm_channels: dict[str, str] = {}
+        self._notices: set[asyncio.Task[None]] = set()
+
+    # ---- entry points (called by the bolt listeners; they only queue work)
+
+    def submit(self, sender: str, channel: str, job: Any) -> None:
+        if not self.queues.submit(sender, job):
+            logger.warning("slack queue full for a conversation; asked to slow down")
+            self.queues_full_notice(channel)
+
+    def queues_full_notice(self, channel: str) -> None:
+        """Said outside the (full) queue, so it arrives now rather than after the backlog."""
+        task = asyncio.ensure_future(self._post_quietly(channel, [render.plain(SLOW_DOWN_MESSAGE)]))
+        self._notices.add(task)
+        task.add_done_callback(self._notices.discard)
+
+    async def on_message(self, body: dict[str, Any]) -> None:
+        """A `message` event (canonical form, see payloads.py)."""
+        event = body["event"]
+        team = event.get("team") or body["team_id"]  # the person's workspace when shared
+        channel = event["channel"]
+        if event.get("bot_id") or event.get("subtype") == "bot_message":
+            return  # our own replies and other bots: never answered
+        user = event.get("user")
+        if event.get("channel_type") != "im":
+            return  # Parley only talks in direct messages; channel chatter is not for us
+        subtype = event.get("subtype")
+        if subtype == "message_changed":
+            inner = event.get("message") or {}
+            if inner.get("user") and not inner.get("bot_id"):
+                await self._enqueue_notice(team, inner["user"], channel, EDITED_MESSAGE)
+            return
+        if user is None:
+            return
+        if subtype == "file_share" or event.get("files"):
+            await self._enqueue_notice(team, user, channel, FILES_MESSAGE)
+            return
+        if subtype is not None and subtype not in ("thread_broadcast", "me_message"):
+            return  # joins, deletions, pins...: nothing to answer
+        self.stats.messages += 1
+        sender = sender_id(team, user)
+        self._dm_channels[sender] = channel
+        text = event.get("text", "")
+        self.submit(sender, channel, lambda: self._converse(sender, channel, text, typed=True))
+
+    async def on_home_opened(self, body: dict[str, Any]) -> None:
+        event = body["event"]
+        if event.get("tab", "home") != "home":
+            return
+        self.stats.homes += 1
+        await self._api("views.publish", user_id=event["user"], view=render.home_view())
+
+    async def on_home_start(self, body: dict[str, Any]) -> None:
+        """The Home tab's "Start / continue my application" button."""
+        team, user = body["team"]["id"], body["user"]["id"]
+        sender = sender_id(team, user)
+        channel = await self._dm_channel(sender, user)
+        if channel is None:
+            return
+        self.submit(sender, channel, lambda: self._converse(sender, channel, "/start", typed=False))
+
+    async def on_button(self, body: dict[str, Any]) -> None:
+        """A press on one of the buttons under a Rasa reply."""
+        team, user = body["team"]["id"], body["user"]["id"]
+        channel = (body.get("channel") or {}).get("id")
+        message = body.get("message")
+        if channel is None or message is None:
+            self.stats.dropped += 1
+            return
+        # One answer per message: a second button pressed on the same message (before the
+        # update removed them) is ignored.
+        if not await self.seen.first_time(f"answered:{channel}:{message['ts']}"):
+            self.stats.duplicates += 1
+            return
+        self.stats.buttons += 1
+        action = body["actions"][0]
+        sender = sender_id(team, user)
+        self._dm_channels[sender] = channel
+        payload = self.values.payload_for(action["value"])
+        title = action["text"]["text"]
+
+        async def job() -> None:
+            await self._api(
+                "chat.update",
+                channel=channel,
+                ts=message["ts"],
+                text=message["text"] or title or "Answered",
+                blocks=render.answered(message["blocks"], title),
+            )
+            if payload is None:
+                await self._post(channel, [render.plain(EXPIRED_BUTTON_MESSAGE)])
+                return
+            await self._converse(sender, channel, payload, typed=False)
+
+        self.submit(sender, channel, job)
+
+    async def deliver(self, sender: str, text: str) -> None:
+        """Outbox delivery (codes, notices, export links): raises when it did not go out, so
+        the row is retried later."""
+        parsed = parse_sender(sender)
+        if parsed is None:
+            raise ValueError("not a Slack sender id")
+        channel = await self._dm_channel(sender, parsed[1], raise_errors=True)
+        assert channel is not None
+        outgoing = render.plain(text)
+        await self._api(
+            "chat.postMessage",
+            raise_errors=True,
+            channel=channel,
+            text=outgoing.text,
+            blocks=outgoing.blocks,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+
+    # ---- the conversation
+
+    async def _enqueue_notice(self, team: str, user: str, channel: str, text: str) -> None:
+        sender = sender_id(team, user)
+        self.submit(sender, channel, lambda: self._post(channel, [render.plain(text)]))
+
+    async def _converse(self, sender: str, channel: str, text: str, *, typed: bool) -> None:
+        if typed and self.linker is not None:
+            outcome = await self.linker.handle(sender, text)
+            if outcome is not None:
+                await self._post(channel, [render.plain(outcome.reply)])
+                if outcome.resume:
+                    await self._ask_rasa(sender, channel, "/start")
+                return
+        prepared = prepare(text)
+        if prepared.reply is not None:
+            await self._post(channel, [render.plain(prepared.reply)])
+            return
+        assert prepared.text is not None
+        await self._ask_rasa(sender, channel, prepared.text)
+
+    async def _ask_rasa(self, sender: str, channel: str, text: str) -> None:
+        try:
+            messages = await self.rasa.send(sender, text)
+        except RasaUnavailable as exc:
+            logger.warning("rasa unavailable: %s", exc)  # says why (HTTP code, timeout), no text
+            await self._post(channel, [render.plain(UNAVAILABLE_MESSAGE)])
+            return
+        await self._post(channel, self._render(messages))
+
+    def _render(self, messages: list[BotMessage]) -> list[render.Outgoing]:
+        out: list[render.Outgoing] = []
+        for message in messages:
+            if message.visible:
+                out.extend(render.render(message, self.values))
+        return out
+
+    async def _post(self, channel: str, messages: list[render.Outgoing]) -> None:
+        for outgoing in messages:
+            await self._api(
+                "chat.postMessage",
+                channel=channel,
+                text=outgoing.text,
+                blocks=outgoing.blocks,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+
+    async def _post_quietly(self, channel: str, messages: list[render.Outgoing]) -> None:
+        try:
+            await self._post(channel, messages)
+        except Exception as exc:
+            logger.warning("slack notice failed: %s", type(exc).__name__)
+
+    async def _dm_channel(
+        self, sender: str, user: str, *, raise_errors: bool = False
+    ) -> str | None:
+        channel = self._dm_channels.get(sender)
+        if channel is not None:
+            return channel
+        response = await self._api("conversations.open", raise_errors=raise_errors, users=user)
+        opened = response.get("channel") if response is not None else None
+        channel = opened.get("id") if isinstance(opened, dict) else None
+        if isinstance(channel, str) and channel:
+            self._dm_channels[sender] = channel
+            return channel
+        if raise_errors:
+            raise RuntimeError("conversations.open returned no channel")
+        return None
+
+    async def _api(
+        self, method: str, *, raise_errors: bool = False, **kwargs: Any
+    ) -> dict[str, Any] | None:
+        """Call the Web API; a Slack error is logged by its code (and counted), not raised,
+        unless `raise_errors` (the outbox must know)."""
+        try:
+            response = await self.client.api_call(method, json=kwargs)
+        except SlackApiError as exc:
+            code = str(exc.response.get("error", "unknown")) if exc.response else "unknown"
+            self.stats.api_errors[code] = self.stats.api_errors.get(code, 0) + 1
+            logger.warning("slack %s failed: %s", method, code)
+            if raise_errors:
+                raise
+            return None
+        return dict(response.data) if isinstance(response.data, dict) else {}
