@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -35,6 +36,9 @@ class Process:
     # reported and left off; the rest of Parley keeps running.
     optional: bool = False
     failed: str = ""
+
+
+_LOG_PREFIX = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ [\w.]+ ")
 
 
 class StartupError(RuntimeError):
@@ -108,15 +112,35 @@ def web_process(settings: Settings) -> Process:
 
 
 def telegram_process(settings: Settings) -> Process:
+    # Each gateway's credentials go to that gateway's process only.
     env = dict(os.environ)
-    env["PYTHONUNBUFFERED"] = "1"
+    env.update(
+        {
+            "PYTHONUNBUFFERED": "1",
+            "PARLEY_TELEGRAM_TOKEN": settings.telegram_token,
+            "PARLEY_TELEGRAM_API_URL": settings.telegram_api_url,
+            "PARLEY_TELEGRAM_MODE": settings.telegram_mode,
+            "PARLEY_TELEGRAM_WEBHOOK_URL": settings.telegram_webhook_url,
+            "PARLEY_TELEGRAM_WEBHOOK_SECRET": settings.telegram_webhook_secret,
+            "PARLEY_MAX_UPLOAD_MB": str(settings.max_upload_mb),
+        }
+    )
     argv = [sys.executable, "-m", "parley", "serve-telegram"]
     return Process("telegram", argv, settings.telegram_url + "healthz", env, optional=True)
 
 
 def slack_process(settings: Settings) -> Process:
     env = dict(os.environ)
-    env["PYTHONUNBUFFERED"] = "1"
+    env.update(
+        {
+            "PYTHONUNBUFFERED": "1",
+            "PARLEY_SLACK_BOT_TOKEN": settings.slack_bot_token,
+            "PARLEY_SLACK_APP_TOKEN": settings.slack_app_token,
+            "PARLEY_SLACK_SIGNING_SECRET": settings.slack_signing_secret,
+            "PARLEY_SLACK_MODE": settings.slack_mode,
+            "PARLEY_SLACK_API_URL": settings.slack_api_url,
+        }
+    )
     argv = [sys.executable, "-m", "parley", "serve-slack"]
     return Process("slack", argv, settings.slack_url + "healthz", env, optional=True)
 
@@ -189,7 +213,8 @@ class Supervisor:
         lines = [ln for ln in self.tail(proc, 40).splitlines() if ln.strip()]
         for line in reversed(lines):
             if "PARLEY_" in line or "rejected" in line.lower() or "error" in line.lower():
-                return line.strip()[-300:]
+                # "2026-11-23 09:37:18,688 parley.telegram <message>" → "<message>"
+                return _LOG_PREFIX.sub("", line.strip())[-300:]
         code = proc.popen.returncode if proc.popen else None
         return f"exited with code {code} (see {proc.log_path})"
 
