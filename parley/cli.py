@@ -519,5 +519,25 @@ def bench_voice(
     typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
 
 
+@bench_app.command("gateways")
+def bench_gateways(
+    as_json: Annotated[bool, typer.Option("--json", help="print only the JSON on stdout")] = False,
+    messages: Annotated[int, typer.Option(min=1, help="messages per gateway and mode")] = 300,
+) -> None:
+    """Telegram and Slack gateways: overhead per message beyond the Rasa turn (p50/p95)."""
+    from parley.bench_gateways import BenchError, run_benchmark
+    from parley.bench_gateways import summary as gateways_summary
+
+    try:
+        doc = run_benchmark(messages, progress=lambda msg: typer.echo(f"  {msg}", err=True))
+    except BenchError as exc:
+        typer.secho(f"bench gateways: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from None
+    if not as_json:
+        typer.echo(gateways_summary(doc))
+        return
+    typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+
+
 def main() -> None:  # pragma: no cover - console entry
     sys.exit(app())
