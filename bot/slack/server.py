@@ -16,6 +16,7 @@ import signal
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -41,6 +42,7 @@ logger = logging.getLogger("parley.slack")
 
 EXIT_TOKEN_REJECTED = 3
 EXIT_MISCONFIGURED = 2
+EXIT_UNREACHABLE = 1
 TOKEN_REJECTED_MESSAGE = "Slack bot token was rejected (%s): check PARLEY_SLACK_BOT_TOKEN"
 
 
@@ -267,6 +269,13 @@ async def _run(settings: Any) -> int:
     except TokenRejected as exc:
         logger.error(TOKEN_REJECTED_MESSAGE, exc)
         return EXIT_TOKEN_REJECTED
+    except (aiohttp.ClientError, TimeoutError, SlackApiError) as exc:
+        logger.error(
+            "cannot reach Slack's Web API at %s (%s): check the network or PARLEY_SLACK_API_URL",
+            config.api_url,
+            type(exc).__name__,
+        )
+        return EXIT_UNREACHABLE
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

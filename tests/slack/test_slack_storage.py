@@ -118,3 +118,28 @@ def test_wrong_token_exits_3_with_one_clear_line(
         loop.call(standin.stop())
         loop.close()
     assert threading.active_count() >= 1
+
+
+def test_unreachable_web_api_exits_1_with_one_clear_line(
+    caplog: pytest.LogCaptureFixture, tmp_path
+) -> None:
+    from tests.web.fake_rasa import free_port
+
+    url = f"http://127.0.0.1:{free_port()}/api/"  # nothing listens there
+    settings = dataclasses.replace(
+        Settings(root=tmp_path),
+        var_dir=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'never-opened.db'}",
+        slack_bot_token="xoxb-any",
+        slack_app_token="xapp-any",
+        slack_api_url=url,
+        slack_port=0,
+    )
+    caplog.set_level(logging.INFO, logger="parley.slack")
+    with pytest.raises(SystemExit) as exited:
+        run_slack_gateway(settings)
+    assert exited.value.code == 1
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(lines) == 1 and "cannot reach Slack's Web API" in lines[0]
+    assert "PARLEY_SLACK_API_URL" in lines[0]
+    assert not (tmp_path / "never-opened.db").exists()
