@@ -24,7 +24,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
@@ -71,11 +71,10 @@ Transcribe = Callable[[bytes, "QuestionHint | None"], "Transcript"]  # blocking:
 KeepAudio = Callable[[str, bytes], Awaitable["str | None"]]
 
 
-class Linker:
-    """What the gateway needs of `bot.linking.ChannelLinker` (typing only)."""
+class Linker(Protocol):
+    """What the gateway needs of `bot.linking.ChannelLinker`."""
 
-    async def handle(self, sender_id: str, text: str | None) -> Any:  # pragma: no cover
-        raise NotImplementedError
+    async def handle(self, sender_id: str, text: str | None) -> Any: ...
 
 
 @dataclass(frozen=True)

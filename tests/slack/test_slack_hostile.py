@@ -17,7 +17,6 @@ import time
 from typing import Any
 
 import pytest
-from conftest import USER, run, slack_env
 
 from parley.slack_standin import (
     block_actions,
@@ -25,6 +24,7 @@ from parley.slack_standin import (
     home_opened,
     message_event,
 )
+from tests.slack.harness_slack import USER, run, slack_env
 from tests.web.fake_rasa import FakeRasa
 
 SEED = 20240606

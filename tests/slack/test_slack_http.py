@@ -8,8 +8,6 @@ import json
 import time
 from typing import Any
 
-from conftest import DM, OTHER, USER, Env, run, slack_env
-
 from parley.slack_standin import (
     TEAM_ID,
     block_actions,
@@ -18,6 +16,7 @@ from parley.slack_standin import (
     message_event,
     posted_message,
 )
+from tests.slack.harness_slack import DM, OTHER, USER, Env, run, slack_env
 from tests.web.fake_rasa import FakeRasa
 
 SENDER = f"slack:{TEAM_ID}:{USER}"

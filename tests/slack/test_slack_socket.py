@@ -7,8 +7,6 @@ import asyncio
 import json
 import time
 
-from conftest import DM, USER, run, slack_env
-
 from parley.slack_standin import (
     TEAM_ID,
     block_actions,
@@ -17,6 +15,7 @@ from parley.slack_standin import (
     message_event,
     posted_message,
 )
+from tests.slack.harness_slack import DM, USER, run, slack_env
 from tests.web.fake_rasa import FakeRasa
 
 

@@ -8,7 +8,6 @@ import logging
 import threading
 
 import pytest
-from conftest import USER, run, slack_env
 from sqlalchemy import select
 
 from bot.linking import ChannelLinker
@@ -20,6 +19,7 @@ from screening import channel_links
 from storage.db import Database
 from storage.models import OutboundMessage
 from tests.privacy.rights_support import person
+from tests.slack.harness_slack import USER, run, slack_env
 from tests.web.fake_rasa import BackgroundLoop, FakeRasa
 
 SENDER = f"slack:{TEAM_ID}:{USER}"

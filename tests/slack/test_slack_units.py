@@ -9,13 +9,13 @@ import time
 
 import pytest
 import redis.asyncio as aioredis
-from conftest import run
 
 from bot.rasa_client import BotMessage, Button
 from bot.slack import payloads, render
 from bot.slack.seen import MemorySeen, RedisSeen
 from bot.slack.seen import client as seen_client
 from parley.slack_standin import block_actions, event_callback, message_event, sign
+from tests.slack.harness_slack import run
 from tests.web.fake_rasa import free_port
 
 
@@ -113,18 +113,18 @@ def test_memory_seen_expires_and_is_bounded() -> None:
     run(scenario())
 
 
-def _redis_or_skip() -> aioredis.Redis:
+def _redis_or_fail() -> aioredis.Redis:
     import redis
 
     try:
         redis.Redis(socket_connect_timeout=1).ping()
     except redis.RedisError:
-        pytest.skip("Redis is not running on 127.0.0.1:6379")
+        pytest.fail("Redis is not running on 127.0.0.1:6379: run scripts/ensure-services.sh")
     return aioredis.Redis()
 
 
 def test_redis_seen_is_shared_by_replicas() -> None:
-    _redis_or_skip()
+    _redis_or_fail()
 
     async def scenario() -> None:
         a, b = RedisSeen(aioredis.Redis()), RedisSeen(aioredis.Redis())

@@ -29,7 +29,7 @@ def opus_note(text: str, tmp_path: Path) -> bytes:
     """`text` spoken by espeak-ng, encoded as Telegram voice notes are (OGG/Opus)."""
     espeak, ffmpeg = shutil.which("espeak-ng"), shutil.which("ffmpeg")
     if not (espeak and ffmpeg):
-        pytest.skip("espeak-ng and ffmpeg are needed (scripts/ensure-audio-tools.sh)")
+        pytest.fail("espeak-ng and ffmpeg are needed: run scripts/ensure-audio-tools.sh")
     wav, ogg = tmp_path / "note.wav", tmp_path / "note.ogg"
     subprocess.run([espeak, "-v", "en-us", "-s", "150", "-w", str(wav), text], check=True)
     subprocess.run(
