@@ -13,6 +13,11 @@ from typing import Any
 import httpx
 
 REST_PATH = "/webhooks/rest/webhook"
+# What every chat gateway tells the person when Rasa is away (RasaUnavailable).
+UNAVAILABLE_MESSAGE = (
+    "The interviewer is temporarily unavailable. Your answers so far are saved; "
+    "please try again in a minute."
+)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat_queue import ChatQueues
 from bot.inbound import prepare
-from bot.rasa_client import BotMessage, RasaClient, RasaUnavailable
+from bot.rasa_client import UNAVAILABLE_MESSAGE, BotMessage, RasaClient, RasaUnavailable
 from bot.slack import render
 from bot.slack.seen import Seen
 
@@ -31,10 +31,6 @@ logger = logging.getLogger("parley.slack")
 
 SENDER_PREFIX = "slack:"
 
-UNAVAILABLE_MESSAGE = (
-    "The interviewer is temporarily unavailable. Your answers so far are saved; "
-    "please try again in a minute."
-)
 SLOW_DOWN_MESSAGE = (
     "You're sending messages faster than I can answer. Please wait for my replies; "
     "I'll answer what you sent in order."

@@ -33,7 +33,7 @@ from aiogram.types import CallbackQuery, Update, User
 
 from bot.chat_queue import ChatQueues
 from bot.inbound import prepare
-from bot.rasa_client import RasaClient, RasaUnavailable
+from bot.rasa_client import UNAVAILABLE_MESSAGE, RasaClient, RasaUnavailable
 from bot.telegram.render import CallbackTokens, render
 from bot.telegram.sender import call, send, send_text, typing
 
@@ -48,10 +48,6 @@ HANDLED_UPDATES = ("message", "edited_message", "callback_query")
 MAX_REMEMBERED_UPDATES = 10_000
 MAX_REMEMBERED_PRESSES = 10_000
 
-UNAVAILABLE_MESSAGE = (
-    "The interviewer is temporarily unavailable. Your answers so far are saved; "
-    "please try again in a minute."
-)
 SLOW_DOWN = (
     "You're sending messages faster than I can answer. Please wait for my replies; "
     "I'll answer what you've sent so far in order."

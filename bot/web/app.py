@@ -31,7 +31,7 @@ from aiohttp import web
 from bot.access_log import Handler, logged
 from bot.inbound import prepare
 from bot.linking import ChannelLinker
-from bot.rasa_client import BotMessage, RasaClient, RasaUnavailable
+from bot.rasa_client import UNAVAILABLE_MESSAGE, BotMessage, RasaClient, RasaUnavailable
 from bot.session_locks import SessionLocks
 from privacy import outbox
 from privacy.export import LinkExpired, LinkInvalid, open_link
@@ -60,11 +60,6 @@ _API_ERRORS = {
     404: "No such API endpoint.",
     405: "This endpoint does not accept that HTTP method.",
 }
-
-UNAVAILABLE_MESSAGE = (
-    "The interviewer is temporarily unavailable. Your answers so far are saved; "
-    "please try again in a minute."
-)
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
