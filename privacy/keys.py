@@ -30,13 +30,14 @@ from sqlalchemy import select, text
 from storage.db import Database
 from storage.encryption import (
     ERASURE_SENDER_IDS,
+    INTERVIEWER_CALENDAR_SECRET,
     PENDING_KEY_FILE,
     MasterKey,
     MasterKeyMismatch,
     TokenError,
     is_token,
 )
-from storage.models import CandidateKey, Erasure
+from storage.models import CandidateKey, Erasure, Interviewer
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,11 @@ def rotate_master_key(db: Database, new_key: MasterKey) -> int:
             if is_token(erasure.sender_ids):
                 plain = old.system_unseal(erasure.sender_ids, ERASURE_SENDER_IDS)
                 erasure.sender_ids = new_key.system_seal(plain, ERASURE_SENDER_IDS)
+        secrets_ = select(Interviewer).where(Interviewer.calendar_secret.is_not(None))
+        for person in s.scalars(secrets_):
+            if is_token(person.calendar_secret):
+                plain = old.system_unseal(person.calendar_secret, INTERVIEWER_CALENDAR_SECRET)
+                person.calendar_secret = new_key.system_seal(plain, INTERVIEWER_CALENDAR_SECRET)
     if old.path is not None and new_key.path is None:
         new_key.path = old.path
     keyring.use(new_key)

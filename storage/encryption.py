@@ -87,6 +87,8 @@ ENV_KEY = "PARLEY_MASTER_KEY"
 ENV_VAR_DIR = "PARLEY_VAR_DIR"
 # The system_seal context of `erasures.sender_ids` (privacy/keys.py re-seals it on rotation).
 ERASURE_SENDER_IDS = "erasures.sender_ids"
+# The system_seal context of an interviewer's CalDAV password (scheduling/calendar_store.py).
+INTERVIEWER_CALENDAR_SECRET = "interviewers.calendar_secret"
 KEYRING_INFO = "parley.keyring"  # Session.info key carrying the Keyring
 _CTX_INFO = "parley.crypto"  # Session.info key of the per-session caches
 NONCE_BYTES = 12

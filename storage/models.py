@@ -555,3 +555,166 @@ class Erasure(Base):
     due_at: Mapped[datetime]
     purged_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+
+
+# --------------------------------------------------------------------------- scheduling
+# Interviews booked on interviewers' calendars (scheduling/). Bookings, invitations and
+# reminders reference the candidate with ON DELETE CASCADE like every table above, so export
+# and deletion cover them; `calendar_cleanups` holds no candidate reference at all (an event
+# id to remove from an interviewer's calendar after an erasure).
+
+_ACTIVE_BOOKING = text("status = 'booked'")
+
+
+class Interviewer(Base):
+    """A person who holds interviews for an organization's jobs, with their calendar.
+
+    `working_hours` is local wall-clock time in `timezone` (scheduling/availability.py);
+    `jobs` lists job slugs, empty for every job of the organization. `calendar_secret` is the
+    CalDAV password sealed under the system key (never shown, never logged).
+    """
+
+    __tablename__ = "interviewers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    timezone: Mapped[str] = mapped_column(String(64))
+    working_hours: Mapped[dict[str, Any]] = mapped_column(JSON)
+    slot_minutes: Mapped[int] = mapped_column(Integer, default=45)
+    buffer_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    min_notice_minutes: Mapped[int] = mapped_column(Integer, default=720)
+    horizon_days: Mapped[int] = mapped_column(Integer, default=14)
+    jobs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    calendar_kind: Mapped[str] = mapped_column(String(10), default="none")  # caldav|ics|none
+    calendar_url: Mapped[str | None] = mapped_column(String(1000))
+    calendar_username: Mapped[str | None] = mapped_column(String(200))
+    calendar_secret: Mapped[str | None] = mapped_column(Text)
+    calendar_name: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    organization: Mapped[Organization] = relationship(lazy="joined")
+
+
+class BookingInvitation(Base):
+    """A candidate may book an interview for one application: where the booking dialogue
+    stands (asking the time zone, offering slots, booked), so it survives restarts and does
+    not depend on Rasa's slots. `offers` are the slots last shown, each with a short `ref`
+    that buttons send back."""
+
+    __tablename__ = "booking_invitations"
+    __table_args__ = (UniqueConstraint("application_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    candidate_id: Mapped[str] = mapped_column(
+        ForeignKey("candidates.id", ondelete="CASCADE"), index=True
+    )
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"))
+    sender_id: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(String(20))  # threshold | employer
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    timezone_guess: Mapped[str | None] = mapped_column(String(64))
+    offers: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    offered_until: Mapped[datetime | None]
+    pending_slot: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    employer_notified_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Booking(Base):
+    """An interview booked in one interviewer's calendar, stored in UTC.
+
+    Two partial unique indexes make booking atomic on every database: an interviewer's slot
+    start can be booked once, and an application has at most one active booking. The
+    calendar write-back is tracked in `calendar_state` (pending → synced, cancel_pending →
+    removed) and retried by the worker with the same event UID, so nothing is written twice.
+    """
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        Index(
+            "uq_bookings_active_slot",
+            "interviewer_id",
+            "starts_at",
+            unique=True,
+            sqlite_where=_ACTIVE_BOOKING,
+            postgresql_where=_ACTIVE_BOOKING,
+        ),
+        Index(
+            "uq_bookings_active_application",
+            "application_id",
+            unique=True,
+            sqlite_where=_ACTIVE_BOOKING,
+            postgresql_where=_ACTIVE_BOOKING,
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    candidate_id: Mapped[str] = mapped_column(
+        ForeignKey("candidates.id", ondelete="CASCADE"), index=True
+    )
+    application_id: Mapped[str] = mapped_column(
+        ForeignKey("applications.id", ondelete="CASCADE"), index=True
+    )
+    interviewer_id: Mapped[int] = mapped_column(ForeignKey("interviewers.id"), index=True)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(20), index=True)  # booked | cancelled
+    candidate_timezone: Mapped[str] = mapped_column(String(64))
+    sender_id: Mapped[str] = mapped_column(String(200))
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    calendar_state: Mapped[str] = mapped_column(String(20), index=True)
+    calendar_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    calendar_error: Mapped[str | None] = mapped_column(String(200))
+    calendar_next_try: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    cancelled_at: Mapped[datetime | None]
+    cancelled_by: Mapped[str | None] = mapped_column(String(20))  # candidate|employer|erasure
+
+    interviewer: Mapped[Interviewer] = relationship(lazy="joined")
+
+
+class BookingReminder(Base):
+    """A reminder due before an interview, sent once by the worker through the outbox.
+
+    `sequence` is the booking's sequence when the reminder was planned: a reschedule plans
+    new reminders and cancels the old ones, which the unique constraint keeps apart.
+    """
+
+    __tablename__ = "booking_reminders"
+    __table_args__ = (UniqueConstraint("booking_id", "sequence", "offset_minutes"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[str] = mapped_column(
+        ForeignKey("bookings.id", ondelete="CASCADE"), index=True
+    )
+    candidate_id: Mapped[str] = mapped_column(
+        ForeignKey("candidates.id", ondelete="CASCADE"), index=True
+    )
+    sequence: Mapped[int] = mapped_column(Integer)
+    offset_minutes: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)  # pending|sent|skipped|cancelled
+    sent_at: Mapped[datetime | None]
+    message_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class CalendarCleanup(Base):
+    """An event to remove from an interviewer's calendar after its booking's candidate was
+    erased. It names no candidate: the booking rows go with the purge, this outlives them
+    until the calendar confirms the removal."""
+
+    __tablename__ = "calendar_cleanups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interviewer_id: Mapped[int] = mapped_column(ForeignKey("interviewers.id"), index=True)
+    event_uid: Mapped[str] = mapped_column(String(200))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None]
