@@ -7,7 +7,12 @@ retries and error handling right, and every channel behaves the same.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import re
+import zoneinfo
 from dataclasses import dataclass, field
+from functools import cache, cached_property
 from typing import Any
 
 import httpx
@@ -28,6 +33,74 @@ class Button:
     payload: str
 
 
+# A file the action server sends with a reply (a calendar invite), as a custom message:
+# {"parley": "attachment", "filename": "interview.ics", "mime": "text/calendar",
+#  "data": "<standard base64>", "caption": "Calendar invite"}. Everything about it is checked
+# here, once, because every gateway hands the file to a person's device: a name that is a path,
+# a type a device would run, or a huge payload never gets past `BotMessage.attachment`.
+ATTACHMENT_MARKER = "attachment"
+ATTACHMENT_MIME_SUFFIXES: dict[str, tuple[str, ...]] = {"text/calendar": (".ics",)}
+MAX_ATTACHMENT_BYTES = 64 * 1024
+MAX_ATTACHMENT_CAPTION = 200
+_ATTACHMENT_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_MAX_ATTACHMENT_B64 = 4 * -(-MAX_ATTACHMENT_BYTES // 3)  # base64 length of the largest file
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A validated file to hand to the person: safe name, allowed type, at most 64 KiB."""
+
+    filename: str
+    mime: str
+    data: bytes
+    caption: str = ""
+
+    @classmethod
+    def from_custom(cls, custom: Any) -> Attachment | None:
+        """The attachment in a custom message, or None when it is not one or is not valid
+        (never raises: a broken attachment must not break the rest of the reply)."""
+        if not isinstance(custom, dict) or custom.get("parley") != ATTACHMENT_MARKER:
+            return None
+        filename, mime = custom.get("filename"), custom.get("mime")
+        data, caption = custom.get("data"), custom.get("caption", "")
+        if caption is None:
+            caption = ""
+        if not (
+            isinstance(filename, str)
+            and isinstance(mime, str)
+            and isinstance(data, str)
+            and isinstance(caption, str)
+        ):
+            return None
+        suffixes = ATTACHMENT_MIME_SUFFIXES.get(mime)
+        if (
+            suffixes is None
+            or not _ATTACHMENT_NAME_RE.match(filename)
+            or not filename.lower().endswith(suffixes)
+            or ".." in filename
+            or len(caption) > MAX_ATTACHMENT_CAPTION
+            or not 0 < len(data) <= _MAX_ATTACHMENT_B64
+        ):
+            return None
+        try:
+            raw = base64.b64decode(data.encode("ascii"), validate=True)
+        except (binascii.Error, ValueError):  # not base64, or not even ASCII
+            return None
+        if not 0 < len(raw) <= MAX_ATTACHMENT_BYTES:
+            return None
+        caption = " ".join("".join(c if c.isprintable() else " " for c in caption).split())
+        return cls(filename=filename, mime=mime, data=raw, caption=caption)
+
+    def to_json(self) -> dict[str, str]:
+        """As the web chat receives it (the data as standard base64)."""
+        return {
+            "filename": self.filename,
+            "mime": self.mime,
+            "data": base64.b64encode(self.data).decode("ascii"),
+            "caption": self.caption,
+        }
+
+
 @dataclass(frozen=True)
 class BotMessage:
     """One bot utterance as returned by Rasa's REST channel."""
@@ -38,15 +111,44 @@ class BotMessage:
     # shown to a person.
     custom: dict[str, Any] | None = None
 
+    @cached_property
+    def attachment(self) -> Attachment | None:
+        """The file this message carries (see `Attachment`), if any and valid."""
+        return Attachment.from_custom(self.custom)
+
     @property
     def visible(self) -> bool:
-        return bool(self.text or self.buttons)
+        return bool(self.text or self.buttons or self.attachment is not None)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "text": self.text,
             "buttons": [{"title": b.title, "payload": b.payload} for b in self.buttons],
         }
+
+
+# Time-zone hints: gateways that know a person's IANA zone (the browser's, a Slack profile's)
+# send it as metadata {"timezone": "Europe/Berlin"}; rasa_ext/rest_channel.py applies the same
+# pattern again on Rasa's side.
+TIMEZONE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-/]{1,63}$")
+_NOT_A_PLACE = frozenset({"localtime", "Factory", "posixrules"})
+
+
+@cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones()) - _NOT_A_PLACE
+
+
+def timezone_hint(value: Any) -> str | None:
+    """`value` when it is an IANA time zone name this server knows and can load, else None
+    (never raises: a bad hint is dropped, never an error for the person)."""
+    if not isinstance(value, str) or not TIMEZONE_RE.match(value) or value not in _known_zones():
+        return None
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+    return value
 
 
 class RasaUnavailable(RuntimeError):

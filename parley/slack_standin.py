@@ -2,9 +2,14 @@
 
 Used by the tests (Slack itself is unreachable from here). It speaks Slack's wire formats:
 
-* Web API at `POST /api/<method>` (JSON or form bodies, the token as `Authorization: Bearer`
-  or a `token` field): `auth.test`, `chat.postMessage`, `chat.update`, `views.publish`,
-  `conversations.open`, `apps.connections.open`; any other method answers `ok: true`. A wrong
+* Web API at `POST /api/<method>` (JSON or form bodies, or query parameters; `GET` too, as
+  slack_sdk sends read methods; the token as `Authorization: Bearer` or a `token` field):
+  `auth.test`, `chat.postMessage`, `chat.update`, `views.publish`, `conversations.open`,
+  `apps.connections.open`, `users.info` (with each user's `tz`: `set_timezone()`), and the
+  three steps of a file upload as `files_upload_v2` makes them: `files.getUploadURLExternal`
+  (an upload URL on this server), the POST of the bytes to it, `files.completeUploadExternal`
+  (the file is shared into a channel and kept: `shared_files()`); any other method answers
+  `ok: true`. A wrong
   token gets `{"ok": false, "error": "invalid_auth"}` (HTTP 200, like Slack); `ratelimit(n)`
   makes the next n calls answer 429 `ratelimited` with `Retry-After`; `fail(method, error)`
   makes a method's next call fail with that error code. Every call is recorded.
@@ -41,6 +46,28 @@ BOT_USER_ID = "U0PARLEYBOT"
 BOT_ID = "B0PARLEYBOT"
 BOT_NAME = "parley"
 APP_ID = "A0PARLEY1"
+
+
+DEFAULT_TIMEZONE = "America/Los_Angeles"  # a user the test did not configure
+
+
+@dataclass
+class SharedFile:
+    """A file uploaded and shared into a channel (files.completeUploadExternal)."""
+
+    file_id: str
+    channel: str
+    filename: str
+    title: str
+    data: bytes
+    initial_comment: str = ""
+
+
+@dataclass
+class _Upload:
+    filename: str
+    length: int
+    data: bytes | None = None
 
 
 @dataclass
@@ -83,6 +110,10 @@ class SlackStandIn:
         self._failures: dict[str, list[str]] = {}
         self.retry_after_s = 0
         self._ts = itertools.count(1)
+        self.timezones: dict[str, str | None] = {}  # user id -> tz (None: no tz in the profile)
+        self.shared: list[SharedFile] = []
+        self.upload_statuses: list[int] = []  # HTTP status of each POST to an upload URL
+        self._uploads: dict[str, _Upload] = {}
         self._runner: web.AppRunner | None = None
         self._changed = asyncio.Event()
         self._connected = asyncio.Event()
@@ -100,6 +131,8 @@ class SlackStandIn:
     async def start(self) -> SlackStandIn:
         app = web.Application(client_max_size=8 * 1024 * 1024)
         app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)
+        app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/socket-mode", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -127,6 +160,19 @@ class SlackStandIn:
     def fail(self, method: str, error: str, count: int = 1) -> None:
         """The next `count` calls of `method` answer `{"ok": false, "error": error}`."""
         self._failures.setdefault(method, []).extend([error] * count)
+
+    def set_timezone(self, user: str, tz: str | None) -> None:
+        """What users.info reports as `user`'s `tz` (None: the profile has none)."""
+        self.timezones[user] = tz
+
+    def shared_files(self, channel: str | None = None) -> list[SharedFile]:
+        return [f for f in self.shared if channel is None or f.channel == channel]
+
+    async def wait_shared(
+        self, count: int, channel: str | None = None, timeout: float = 10.0
+    ) -> list[SharedFile]:
+        await self.wait_for(lambda: len(self.shared_files(channel)) >= count, timeout)
+        return self.shared_files(channel)
 
     def calls_of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method and c.status == 200]
@@ -157,14 +203,14 @@ class SlackStandIn:
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         raw = await request.read()
-        args: dict[str, Any] = {}
+        args: dict[str, Any] = dict(request.query)
         mime = request.headers.get("Content-Type", "").split(";")[0].strip()
         try:
             if mime == "application/json" and raw:
                 loaded = json.loads(raw)
-                args = loaded if isinstance(loaded, dict) else {}
+                args.update(loaded if isinstance(loaded, dict) else {})
             elif raw:
-                args = dict(parse_qsl(raw.decode(), keep_blank_values=True))
+                args.update(parse_qsl(raw.decode(), keep_blank_values=True))
         except ValueError:
             return web.json_response({"ok": False, "error": "invalid_json"})
         for key in ("blocks", "view"):  # form bodies carry these as JSON strings
@@ -235,7 +281,98 @@ class SlackStandIn:
             if not users:
                 return {"ok": False, "error": "users_list_not_supplied"}
             return {"ok": True, "channel": {"id": "D" + users.split(",")[0].lstrip("UW")}}
+        if method == "users.info":
+            return self._user_info(str(args.get("user", "")))
+        if method == "files.getUploadURLExternal":
+            return self._upload_url(args)
+        if method == "files.completeUploadExternal":
+            return self._complete_upload(args)
         return {"ok": True}
+
+    def _user_info(self, user: str) -> dict[str, Any]:
+        if not user or user[0] not in "UW":
+            return {"ok": False, "error": "user_not_found"}
+        profile: dict[str, Any] = {
+            "id": user,
+            "team_id": self.team_id,
+            "name": "someone",
+            "deleted": False,
+            "is_bot": False,
+            "profile": {"display_name": "someone"},
+        }
+        tz = self.timezones.get(user, DEFAULT_TIMEZONE)
+        if tz is not None:
+            profile.update({"tz": tz, "tz_label": tz, "tz_offset": 0})
+        return {"ok": True, "user": profile}
+
+    def _upload_url(self, args: dict[str, Any]) -> dict[str, Any]:
+        filename = str(args.get("filename", ""))
+        try:
+            length = int(args.get("length", ""))
+        except (TypeError, ValueError):
+            return {"ok": False, "error": "invalid_arguments"}
+        if not filename or length <= 0:
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = "F" + secrets.token_hex(5).upper()
+        self._uploads[file_id] = _Upload(filename, length)
+        return {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """The upload URL: the file's bytes as the body (no token: the URL is the secret)."""
+        pending = self._uploads.get(request.match_info["file_id"])
+        data = await request.read()
+        if pending is None:
+            status, text = 404, "file not found"
+        elif len(data) != pending.length:
+            status, text = 400, f"length mismatch: expected {pending.length}, got {len(data)}"
+        else:
+            pending.data = data
+            status, text = 200, f"OK - {len(data)}"
+        self.upload_statuses.append(status)
+        return web.Response(status=status, text=text, content_type="text/plain")
+
+    def _complete_upload(self, args: dict[str, Any]) -> dict[str, Any]:
+        try:
+            files = json.loads(args.get("files") or "null")
+        except (TypeError, ValueError):
+            return {"ok": False, "error": "invalid_arguments"}
+        if not isinstance(files, list) or not files:
+            return {"ok": False, "error": "invalid_arguments"}
+        channel = str(args.get("channel_id") or "")
+        done = []
+        for item in files:
+            file_id = item.get("id") if isinstance(item, dict) else None
+            pending = self._uploads.get(str(file_id))
+            if pending is None:
+                return {"ok": False, "error": "file_not_found"}
+            if pending.data is None:
+                return {"ok": False, "error": "file_upload_not_complete"}
+            done.append((str(file_id), pending, str(item.get("title") or pending.filename)))
+        shared = []
+        for file_id, pending, title in done:
+            del self._uploads[file_id]
+            assert pending.data is not None
+            if channel:
+                self.shared.append(
+                    SharedFile(
+                        file_id,
+                        channel,
+                        pending.filename,
+                        title,
+                        pending.data,
+                        str(args.get("initial_comment") or ""),
+                    )
+                )
+            shared.append(
+                {
+                    "id": file_id,
+                    "name": pending.filename,
+                    "title": title,
+                    "size": len(pending.data),
+                    "channels": [channel] if channel else [],
+                }
+            )
+        return {"ok": True, "files": shared}
 
     # ---- Socket Mode
 

@@ -7,7 +7,9 @@ answered with `{"ok": true, "result": ...}` or `{"ok": false, "error_code", "des
 "parameters"}`; files are downloaded from `GET /file/bot<token>/<file_path>`.
 
 What it implements: getMe, getUpdates (offset, limit, long-poll timeout), sendMessage,
-sendChatAction, answerCallbackQuery, editMessageReplyMarkup, editMessageText, getFile,
+sendDocument (a multipart upload, `attach://` references included, or a known file_id; the file
+is kept, see `sent_documents`), sendChatAction, answerCallbackQuery, editMessageReplyMarkup,
+editMessageText, getFile,
 setWebhook / deleteWebhook / getWebhookInfo, setMyCommands and a few other harmless setters;
 any other method gets Telegram's 404. A wrong token gets Telegram's 401. In webhook mode the
 stand-in pushes each queued update to the webhook URL with the `X-Telegram-Bot-Api-Secret-Token`
@@ -25,6 +27,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import mimetypes
 import secrets
 import socket
 import threading
@@ -57,6 +60,15 @@ _message_ids = itertools.count(1000)
 _user_ids = itertools.count(5000)
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file part of a multipart request, as received."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
 @dataclass
 class ApiCall:
     method: str  # as the URL spells it (aiogram: camelCase)
@@ -64,10 +76,23 @@ class ApiCall:
     at: float = field(default_factory=time.monotonic)
     result: Any = None  # what the stand-in answered (e.g. the sent Message)
     status: int = 200
+    files: dict[str, Upload] = field(default_factory=dict)  # multipart file parts by field
 
     @property
     def name(self) -> str:
         return self.method.lower()
+
+
+@dataclass(frozen=True)
+class SentDocument:
+    """A document the bot sent (sendDocument), with the bytes Telegram received."""
+
+    chat_id: int
+    filename: str
+    mime_type: str
+    data: bytes
+    caption: str
+    result: dict[str, Any]
 
 
 @dataclass
@@ -223,6 +248,37 @@ class TelegramStandIn:
         with self._lock:
             return [c for c in self.calls if c.name == name]
 
+    def sent_documents(self, chat_id: int | None = None) -> list[SentDocument]:
+        """The documents sent successfully (to `chat_id`), in order."""
+        out = []
+        for c in self.calls_of("sendDocument"):
+            if c.status != 200 or not isinstance(c.result, dict):
+                continue
+            if chat_id is not None and int(c.params.get("chat_id", 0)) != chat_id:
+                continue
+            document = c.result["document"]
+            with self._lock:
+                item = self._files[document["file_id"]]
+            out.append(
+                SentDocument(
+                    chat_id=int(c.params.get("chat_id", 0)),
+                    filename=str(document.get("file_name", "")),
+                    mime_type=str(document.get("mime_type", "")),
+                    data=item.data,
+                    caption=str(c.result.get("caption", "")),
+                    result=c.result,
+                )
+            )
+        return out
+
+    async def wait_documents(
+        self, count: int, chat_id: int | None = None, timeout: float = 10.0
+    ) -> list[SentDocument]:
+        await self.wait_for(
+            lambda: len(self.sent_documents(chat_id)) >= count, timeout, f"{count} documents"
+        )
+        return self.sent_documents(chat_id)
+
     def sent_texts(self, chat_id: int | None = None) -> list[str]:
         return [
             str(c.params.get("text", ""))
@@ -265,10 +321,11 @@ class TelegramStandIn:
     def _ok(result: Any) -> web.Response:
         return web.json_response({"ok": True, "result": result})
 
-    async def _params(self, request: web.Request) -> dict[str, Any]:
+    async def _params(self, request: web.Request) -> tuple[dict[str, Any], dict[str, Upload]]:
         params: dict[str, Any] = dict(request.query)
+        files: dict[str, Upload] = {}
         if request.method != "POST":
-            return params
+            return params, files
         ctype = request.content_type
         if ctype == "application/json":
             try:
@@ -280,13 +337,17 @@ class TelegramStandIn:
         elif ctype in ("multipart/form-data", "application/x-www-form-urlencoded"):
             form = await request.post()
             for key, value in form.items():
-                params[key] = value if isinstance(value, str) else "<file>"
+                if isinstance(value, web.FileField):
+                    files[key] = Upload(value.filename, value.content_type, value.file.read())
+                    params[key] = "<file>"
+                else:
+                    params[key] = value if isinstance(value, str) else "<file>"
         for key in ("reply_markup", "allowed_updates", "link_preview_options", "commands"):
             value = params.get(key)
             if isinstance(value, str):
                 with contextlib.suppress(ValueError):
                     params[key] = json.loads(value)
-        return params
+        return params, files
 
     async def _api(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
@@ -294,9 +355,9 @@ class TelegramStandIn:
                 self.unauthorized += 1
             return self._error(401, "Unauthorized")
         method = request.match_info["method"]
-        params = await self._params(request)
+        params, files = await self._params(request)
         name = method.lower()
-        record = ApiCall(method, params)
+        record = ApiCall(method, params, files=files)
         with self._lock:
             self.calls.append(record)
             refusals = self._flood.get(name)
@@ -307,7 +368,9 @@ class TelegramStandIn:
                 429, f"Too Many Requests: retry after {retry_after}", retry_after=retry_after
             )
         handler = getattr(self, "_m_" + name, None)
-        if handler is not None:
+        if name == "senddocument":
+            answer = self._send_document(params, files)
+        elif handler is not None:
             answer = await handler(params)
         elif name in HARMLESS:
             answer = self._ok(True)
@@ -377,6 +440,45 @@ class TelegramStandIn:
                     if data is not None and not 1 <= len(str(data).encode()) <= 64:
                         return self._error(400, "Bad Request: BUTTON_DATA_INVALID")
         return self._ok(self._message(params))
+
+    def _send_document(self, params: dict[str, Any], files: dict[str, Upload]) -> web.Response:
+        """sendDocument: the file as a multipart part (`document=attach://<part>`, or the part
+        named `document`) or the file_id of a file Telegram already has."""
+        if _int(params.get("chat_id"), 0) == 0:
+            return self._error(400, "Bad Request: chat not found")
+        ref = params.get("document")
+        upload: Upload | None = None
+        if isinstance(ref, str) and ref.startswith("attach://"):
+            upload = files.get(ref[len("attach://") :])
+        elif "document" in files:
+            upload = files["document"]
+        elif isinstance(ref, str) and ref:
+            with self._lock:
+                known = self._files.get(ref)
+            if known is not None:
+                upload = Upload(known.file_path.rsplit("/", 1)[-1], "", known.data)
+        if upload is None:
+            return self._error(400, "Bad Request: there is no document in the request")
+        if not upload.data:
+            return self._error(400, "Bad Request: file must be non-empty")
+        caption = str(params.get("caption", ""))
+        if len(caption.encode("utf-16-le")) // 2 > 1024:
+            return self._error(400, "Bad Request: message caption is too long")
+        name = upload.filename or "document"
+        mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        file_id = self.add_file(upload.data, f"documents/{secrets.token_hex(4)}_{name}")
+        message = self._message(params)
+        del message["text"]
+        message["document"] = {
+            "file_id": file_id,
+            "file_unique_id": file_id[:12],
+            "file_name": name,
+            "mime_type": mime,
+            "file_size": len(upload.data),
+        }
+        if caption:
+            message["caption"] = caption
+        return self._ok(message)
 
     async def _m_sendchataction(self, _params: dict[str, Any]) -> web.Response:
         return self._ok(True)

@@ -9,21 +9,36 @@
   `ChannelLinker` before `bot.inbound.prepare`, like on every push channel.
 * Privacy: message text, names and payloads are never logged; ids, types and API error codes
   are.
+* Files from the action server (a calendar invite) are uploaded into the DM with
+  `files_upload_v2` (needs the `files:write` scope); a failed upload is logged by its error
+  code and the conversation goes on.
+* Time zone: each message to Rasa carries the person's Slack profile zone as metadata
+  (`{"timezone": "Europe/Berlin"}`), a first guess the scheduling dialogue asks them to
+  confirm. It comes from `users.info` (needs `users:read`), looked up once per person and kept
+  in memory for `timezone_ttl_s`; a lookup that fails or is slow only means no hint.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat_queue import ChatQueues
 from bot.inbound import prepare
-from bot.rasa_client import UNAVAILABLE_MESSAGE, BotMessage, RasaClient, RasaUnavailable
+from bot.rasa_client import (
+    UNAVAILABLE_MESSAGE,
+    BotMessage,
+    RasaClient,
+    RasaUnavailable,
+    timezone_hint,
+)
 from bot.slack import render
 from bot.slack.seen import Seen
 
@@ -45,6 +60,11 @@ EXPIRED_BUTTON_MESSAGE = (
     "again."
 )
 PLEASE_DM_MESSAGE = "Let's talk in a direct message: open Parley's Messages tab."
+
+TIMEZONE_TTL_S = 6 * 3600.0  # a person who travels changes their Slack zone now and then
+TIMEZONE_RETRY_S = 600.0  # after a failed lookup, try again this much later
+TIMEZONE_LOOKUP_S = 3.0  # never hold a reply longer than this for a hint
+MAX_TIMEZONES = 10_000
 
 
 class Outcome(Protocol):
@@ -85,6 +105,8 @@ class Stats:
     duplicates: int = 0
     dropped: int = 0
     errors: int = 0
+    uploads: int = 0
+    timezone_lookups: int = 0
     api_errors: dict[str, int] = field(default_factory=dict)
 
 
@@ -109,6 +131,9 @@ class SlackGateway:
         self.stats = Stats()
         self._dm_channels: dict[str, str] = {}
         self._notices: set[asyncio.Task[None]] = set()
+        # sender -> (when to look again, zone or None)
+        self._timezones: OrderedDict[str, tuple[float, str | None]] = OrderedDict()
+        self.timezone_ttl_s = TIMEZONE_TTL_S
 
     # ---- entry points (called by the bolt listeners; they only queue work)
 
@@ -244,8 +269,10 @@ class SlackGateway:
         await self._ask_rasa(sender, channel, prepared.text)
 
     async def _ask_rasa(self, sender: str, channel: str, text: str) -> None:
+        zone = await self.timezone_of(sender)
+        metadata = {"timezone": zone} if zone is not None else None
         try:
-            messages = await self.rasa.send(sender, text)
+            messages = await self.rasa.send(sender, text, metadata)
         except RasaUnavailable as exc:
             logger.warning("rasa unavailable: %s", exc)  # says why (HTTP code, timeout), no text
             await self._post(channel, [render.plain(UNAVAILABLE_MESSAGE)])
@@ -259,8 +286,64 @@ class SlackGateway:
                 out.extend(render.render(message, self.values))
         return out
 
+    async def timezone_of(self, sender: str) -> str | None:
+        """The person's IANA zone from their Slack profile (cached); None when unknown."""
+        now = time.monotonic()
+        cached = self._timezones.get(sender)
+        if cached is not None and cached[0] > now:
+            self._timezones.move_to_end(sender)
+            return cached[1]
+        parsed = parse_sender(sender)
+        if parsed is None:
+            return None
+        zone: str | None = None
+        self.stats.timezone_lookups += 1
+        try:
+            response = await asyncio.wait_for(
+                self.client.users_info(user=parsed[1]), TIMEZONE_LOOKUP_S
+            )
+            profile = response.get("user")
+            zone = timezone_hint(profile.get("tz")) if isinstance(profile, dict) else None
+            ok = True
+        except SlackApiError as exc:
+            code = str(exc.response.get("error", "unknown")) if exc.response else "unknown"
+            self.stats.api_errors[code] = self.stats.api_errors.get(code, 0) + 1
+            logger.info("slack users.info failed: %s", code)
+            ok = False
+        except Exception as exc:  # a timeout, a network error: no hint, the turn goes on
+            logger.info("slack users.info failed: %s", type(exc).__name__)
+            ok = False
+        self._timezones[sender] = (now + (self.timezone_ttl_s if ok else TIMEZONE_RETRY_S), zone)
+        self._timezones.move_to_end(sender)
+        while len(self._timezones) > MAX_TIMEZONES:
+            self._timezones.popitem(last=False)
+        return zone
+
+    async def _upload(self, channel: str, outgoing: render.Outgoing) -> None:
+        """One file into the DM; a refusal is logged by its code, not raised (like `_api`)."""
+        assert outgoing.file is not None
+        try:
+            await self.client.files_upload_v2(
+                channel=channel,
+                content=outgoing.file.data,
+                filename=outgoing.file.filename,
+                title=outgoing.text,
+            )
+        except SlackApiError as exc:
+            code = str(exc.response.get("error", "unknown")) if exc.response else "unknown"
+            self.stats.api_errors[code] = self.stats.api_errors.get(code, 0) + 1
+            logger.warning("slack file upload failed: %s", code)
+            return
+        except SlackRequestError as exc:  # the upload URL refused the bytes
+            logger.warning("slack file upload failed: %s", type(exc).__name__)
+            return
+        self.stats.uploads += 1
+
     async def _post(self, channel: str, messages: list[render.Outgoing]) -> None:
         for outgoing in messages:
+            if outgoing.file is not None:
+                await self._upload(channel, outgoing)
+                continue
             await self._api(
                 "chat.postMessage",
                 channel=channel,

@@ -9,6 +9,9 @@
   a per-process table and the button carries a short reference instead.
 * After a press the message is updated: the text stays, the buttons go, and a line says what
   was chosen, so a person sees their answer and cannot press twice.
+* A file from the action server (`BotMessage.attachment`, a calendar invite) becomes an
+  `Outgoing` with `file` set, after the message's text; the gateway uploads it into the DM
+  (files_upload_v2) with the caption as the file's title.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.rasa_client import BotMessage
+from bot.rasa_client import Attachment, BotMessage
 
 MAX_SECTION_CHARS = 3000
 MAX_SECTIONS_PER_MESSAGE = 40  # Slack allows 50 blocks; room for the buttons
@@ -83,10 +86,12 @@ class ButtonValues:
 
 @dataclass
 class Outgoing:
-    """One chat.postMessage: the notification text and the blocks."""
+    """One chat.postMessage (the notification text and the blocks), or, with `file`, one
+    upload whose title is `text`."""
 
     text: str
     blocks: list[dict[str, Any]] = field(default_factory=list)
+    file: Attachment | None = None
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -133,6 +138,9 @@ def render(message: BotMessage, values: ButtonValues) -> list[Outgoing]:
         if not outgoing:
             outgoing.append(Outgoing(text="Please choose:", blocks=[_section("Please choose:")]))
         outgoing[-1].blocks.extend(_buttons(message, values))
+    attachment = message.attachment
+    if attachment is not None:
+        outgoing.append(Outgoing(text=attachment.caption or attachment.filename, file=attachment))
     return outgoing
 
 

@@ -6,6 +6,10 @@ its argument) can be longer than the 64 bytes Telegram allows in `callback_data`
 payloads travel as they are (`p:<payload>`); long ones are stored in this process and the
 button carries a random token (`t:<token>`). A token outlives no restart; a press on such an
 old button gets a polite "please type your answer" instead of a wrong answer.
+
+A file from the action server (`BotMessage.attachment`, a calendar invite) becomes its own
+`Outgoing` with `document` set: `sender.send` uploads it with sendDocument and the caption,
+after the message's text, so the text explains what the file is before it arrives.
 """
 
 from __future__ import annotations
@@ -16,11 +20,12 @@ from dataclasses import dataclass
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.rasa_client import BotMessage, Button
+from bot.rasa_client import Attachment, BotMessage, Button
 
 MAX_TEXT = 4096  # Telegram's limit, counted in UTF-16 code units
 MAX_CALLBACK_BYTES = 64
 MAX_BUTTON_TITLE = 64
+MAX_CAPTION = 1024  # a document's caption, in UTF-16 units
 BUTTONS_ONLY_TEXT = "Please choose:"
 PAYLOAD_PREFIX = "p:"
 TOKEN_PREFIX = "t:"
@@ -112,10 +117,12 @@ def keyboard(buttons: list[tuple[str, str]], *, short: int = 24) -> InlineKeyboa
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One Telegram message to send."""
+    """One Telegram message to send: text (with a keyboard), or a document whose caption is
+    `text`."""
 
     text: str
     markup: InlineKeyboardMarkup | None = None
+    document: Attachment | None = None
 
 
 def render(messages: list[BotMessage], tokens: CallbackTokens) -> list[Outgoing]:
@@ -125,10 +132,14 @@ def render(messages: list[BotMessage], tokens: CallbackTokens) -> list[Outgoing]
     for message in messages:
         if not message.visible:
             continue
-        parts = split_text(message.text) or [BUTTONS_ONLY_TEXT]
-        markup = keyboard([_button(b, tokens) for b in message.buttons])
-        out.extend(Outgoing(part) for part in parts[:-1])
-        out.append(Outgoing(parts[-1], markup))
+        if message.text or message.buttons:
+            parts = split_text(message.text) or [BUTTONS_ONLY_TEXT]
+            markup = keyboard([_button(b, tokens) for b in message.buttons])
+            out.extend(Outgoing(part) for part in parts[:-1])
+            out.append(Outgoing(parts[-1], markup))
+        if message.attachment is not None:
+            caption = message.attachment.caption
+            out.append(Outgoing(caption[: _fit(caption, MAX_CAPTION)], document=message.attachment))
     return out
 
 

@@ -5,6 +5,8 @@ message per second per chat, thirty per second overall); aiogram raises `Telegra
 We wait exactly as long as asked and try again, a bounded number of times, so a burst of
 replies slows down instead of being lost — and a very long wait (a ban for hours) fails fast
 rather than holding the chat's queue. A brief network or server error is retried once.
+An `Outgoing` with a `document` (a calendar invite) goes out with sendDocument, uploaded from
+memory (`BufferedInputFile`): the file is never written to disk here.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from typing import Any, TypeVar
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
-from aiogram.methods import SendChatAction, SendMessage
+from aiogram.methods import SendChatAction, SendDocument, SendMessage
 from aiogram.methods.base import TelegramMethod
-from aiogram.types import InlineKeyboardMarkup, LinkPreviewOptions
+from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, LinkPreviewOptions
 
 from bot.telegram.render import Outgoing, split_text
 
@@ -67,6 +69,16 @@ async def send_text(
 
 
 async def send(bot: Bot, chat_id: int, message: Outgoing) -> Any:
+    if message.document is not None:
+        return await call(
+            bot,
+            SendDocument(
+                chat_id=chat_id,
+                document=BufferedInputFile(message.document.data, message.document.filename),
+                caption=message.text or None,
+                reply_markup=message.markup,
+            ),
+        )
     return await call(
         bot,
         SendMessage(

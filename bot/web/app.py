@@ -11,6 +11,13 @@ Design notes:
   so two quick messages (a double click, Enter pressed twice) never race inside Rasa.
 * The page is fully self-contained (no CDN, fonts, cookies or analytics) and runs under a
   strict Content-Security-Policy with no inline script or style.
+* Files from the action server (a calendar invite, `BotMessage.attachment`, validated there)
+  travel inside the JSON reply as base64 (`"attachment": {filename, mime, data, caption}`);
+  the page turns them into a download link. The outbox carries text only.
+* Time zone: the page sends the browser's IANA zone (`"timezone"`) with each message; a
+  valid one that this Python's zoneinfo knows goes to Rasa as metadata (the scheduling
+  dialogue's first guess, which the person confirms); anything else is ignored silently —
+  a wrong clock setting must never stand between a person and their interview.
 """
 
 from __future__ import annotations
@@ -31,7 +38,13 @@ from aiohttp import web
 from bot.access_log import Handler, logged
 from bot.inbound import prepare
 from bot.linking import ChannelLinker
-from bot.rasa_client import UNAVAILABLE_MESSAGE, BotMessage, RasaClient, RasaUnavailable
+from bot.rasa_client import (
+    UNAVAILABLE_MESSAGE,
+    BotMessage,
+    RasaClient,
+    RasaUnavailable,
+    timezone_hint,
+)
 from bot.session_locks import SessionLocks
 from privacy import outbox
 from privacy.export import LinkExpired, LinkInvalid, open_link
@@ -239,9 +252,12 @@ def _validate(body: Any) -> tuple[str, str]:
 
 async def _messages(request: web.Request) -> web.Response:
     try:
-        session, text = _validate(await _read_json(request))
+        body = await _read_json(request)
+        session, text = _validate(body)
     except _Reject as rejected:
         return _error(rejected.status, rejected.message)
+    zone = timezone_hint(body.get("timezone"))
+    metadata = {"timezone": zone} if zone is not None else None
 
     linker = request.app.get(LINKER_KEY)
     link = await linker.handle(SENDER_PREFIX + session, text) if linker is not None else None
@@ -261,7 +277,9 @@ async def _messages(request: web.Request) -> web.Response:
         )
     try:
         async with locks.hold(session):
-            messages = await request.app[RASA_KEY].send(SENDER_PREFIX + session, prepared.text)
+            messages = await request.app[RASA_KEY].send(
+                SENDER_PREFIX + session, prepared.text, metadata
+            )
     except RasaUnavailable as exc:
         logger.warning("rasa unavailable: %s", exc)  # exc says why (HTTP code, timeout), no text
         return _error(503, UNAVAILABLE_MESSAGE)
@@ -332,9 +350,17 @@ async def _outbox(request: web.Request) -> web.Response:
     return _reply([BotMessage(text=t) for t in texts])
 
 
+def message_json(message: BotMessage) -> dict[str, Any]:
+    """One message as the page receives it; `attachment` only when the message has one."""
+    data = message.to_json()
+    if message.attachment is not None:
+        data["attachment"] = message.attachment.to_json()
+    return data
+
+
 def _reply(messages: list[BotMessage]) -> web.Response:
     return web.json_response(
-        {"messages": [m.to_json() for m in messages if m.visible]},
+        {"messages": [message_json(m) for m in messages if m.visible]},
         headers={"Cache-Control": "no-store"},
     )
 

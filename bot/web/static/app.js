@@ -11,6 +11,7 @@
   const SESSION_KEY = "parley.session"; // localStorage: survives reloads and restarts
   const STATE_KEY = "parley.state"; // sessionStorage: this tab's transcript and started jobs
   const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
+  const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/; // as the server checks it
 
   const $ = (id) => document.getElementById(id);
   const transcript = $("transcript");
@@ -122,10 +123,41 @@
     return bubble;
   }
 
+  // A file sent with a reply (a calendar invite): base64 from the server, offered as a
+  // download made in the page (Blob + object URL), so it needs no extra request or route.
+  function readAttachment(a) {
+    if (!a || typeof a !== "object") return null;
+    const { filename, mime, data, caption } = a;
+    if (typeof filename !== "string" || !FILE_NAME.test(filename)) return null;
+    if (typeof mime !== "string" || typeof data !== "string" || !data) return null;
+    return { filename, mime, data, caption: typeof caption === "string" ? caption : "" };
+  }
+
+  function attachmentBubble(a) {
+    let bytes;
+    try {
+      const binary = atob(a.data);
+      bytes = new Uint8Array(binary.length);
+      for (let i = 0; i < binary.length; i += 1) bytes[i] = binary.charCodeAt(i);
+    } catch (_err) {
+      return null; // not base64: show nothing rather than a broken file
+    }
+    const bubble = el("div", "msg bot attachment");
+    if (a.caption) bubble.appendChild(el("span", "attachment-caption", a.caption));
+    const link = el("a", "link attachment-link", `Download ${a.filename}`);
+    link.href = URL.createObjectURL(new Blob([bytes], { type: a.mime }));
+    link.download = a.filename;
+    link.rel = "noopener";
+    bubble.appendChild(link);
+    return bubble;
+  }
+
   function renderBot(item) {
     const row = el("div", "row bot");
     row.appendChild(el("span", "visually-hidden", "Interviewer said: "));
     if (item.text) row.appendChild(botBubble(item.text));
+    const file = item.attachment ? attachmentBubble(item.attachment) : null;
+    if (file) row.appendChild(file);
     if (item.buttons.length) {
       const group = el("div", "buttons");
       group.setAttribute("role", "group");
@@ -223,6 +255,17 @@
     updateComposer();
   }
 
+  // The browser's IANA time zone ("Europe/Berlin"): a first guess for booking an interview,
+  // which the person confirms. Left out when the browser does not say.
+  function timeZone() {
+    try {
+      const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+      return typeof zone === "string" && zone.length <= 64 ? zone : undefined;
+    } catch (_err) {
+      return undefined;
+    }
+  }
+
   async function post(text) {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
@@ -231,7 +274,7 @@
       response = await fetch("/api/messages", {
         method: "POST",
         headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify({ session, text }),
+        body: JSON.stringify({ session, text, timezone: timeZone() }),
         cache: "no-store",
         credentials: "omit",
         signal: controller.signal,
@@ -280,7 +323,10 @@
               .map((b) => ({ title: String(b.title ?? ""), payload: String(b.payload ?? "") }))
           : [];
         const botText = typeof m.text === "string" ? m.text : "";
-        if (botText || buttons.length) addItem({ who: "bot", text: botText, buttons });
+        const attachment = readAttachment(m.attachment);
+        if (botText || buttons.length || attachment) {
+          addItem({ who: "bot", text: botText, buttons, attachment });
+        }
       }
       if (onSuccess) onSuccess();
       return true;
