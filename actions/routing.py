@@ -9,7 +9,17 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.runtime import call, job_fit, latest_text, nlu_of, privacy_chat, service, utter
+from actions.runtime import (
+    call,
+    job_fit,
+    latest_text,
+    nlu_of,
+    privacy_chat,
+    scheduling_chat,
+    service,
+    timezone_hint_of,
+    utter,
+)
 from screening.commands import PRACTICE_ENTITY, practice_argument
 from screening.interview import Mode
 
@@ -99,7 +109,8 @@ class ActionStartPractice(Action):
 
 class ActionRoute(Action):
     """Any other message outside the form: answer what a privacy request waits for (a yes, a
-    one-time code, a statement), answer a pending "delete your practice runs?",
+    one-time code, a statement), answer what the interview booking waits for (a time zone,
+    a slot, a yes), answer a pending "delete your practice runs?",
     resume an open interview or practice run, start a named job, or tell the person where
     they stand (completed, withdrawn, or which jobs are open)."""
 
@@ -116,6 +127,17 @@ class ActionRoute(Action):
         if privacy is not None:
             utter(dispatcher, privacy)
             return [SlotSet(PENDING, None)]
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        booking = await call(
+            scheduling_chat().pending_input,
+            tracker.sender_id,
+            latest_text(tracker),
+            intent,
+            timezone_hint_of(tracker),
+        )
+        if booking is not None:
+            utter(dispatcher, booking)
+            return [SlotSet(PENDING, None)]
         if tracker.get_slot(PENDING) == DELETE_PRACTICE:
             events.append(SlotSet(PENDING, None))
             replies = await call(
@@ -124,7 +146,6 @@ class ActionRoute(Action):
             if replies is not None:
                 utter(dispatcher, replies)
                 return events
-        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         if intent == "list_jobs":
             utter(dispatcher, await call(service().job_menu, "These are the open jobs:"))
             return events
@@ -143,7 +164,8 @@ class ActionRoute(Action):
 
 
 class ActionInterviewEnded(Action):
-    """After the form ends, clear the per-interview slots so a new start begins cleanly."""
+    """After the form ends, clear the per-interview slots so a new start begins cleanly, and
+    invite a candidate who passed the job's threshold to book the next interview."""
 
     def name(self) -> str:
         return "action_interview_ended"
@@ -151,5 +173,14 @@ class ActionInterviewEnded(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        if tracker.get_slot("interview_mode") != str(Mode.PRACTICE):
+            utter(
+                dispatcher,
+                await call(
+                    scheduling_chat().after_interview,
+                    tracker.sender_id,
+                    timezone_hint_of(tracker),
+                ),
+            )
         cleared = [s for s in RESET if s != "requested_slot"]
         return [SlotSet(s, None) for s in (*cleared, "interview_mode")]

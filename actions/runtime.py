@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -15,13 +15,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from parley.settings import load_settings
 from screening.assessment import AssessmentService
 from screening.commands import MessageNlu, SpokenAnswer
-from screening.interview import InterviewService, Reply
+from screening.interview import InterviewService
 from screening.job_fit import JobFitService
 from storage.db import Database
 from storage.migrate import upgrade
 
 if TYPE_CHECKING:
     from privacy.chat import PrivacyChat
+    from scheduling.chat import SchedulingChat
 
 T = TypeVar("T")
 
@@ -54,6 +55,28 @@ def privacy_chat() -> PrivacyChat:
     settings = load_settings()
     db = service().db
     return PrivacyChat(db, settings, FileStore(settings.files_dir, db))
+
+
+@lru_cache(maxsize=1)
+def scheduling_chat() -> SchedulingChat:
+    """The booking dialogue (one per process): reminders as configured, the employer told
+    by mail when no interviewer has free time."""
+    from scheduling.booking import BookingService
+    from scheduling.chat import SchedulingChat
+    from scheduling.interviewers import Interviewers
+    from scheduling.notify import MailNotifier
+
+    settings = load_settings()
+    db = service().db
+    booking = BookingService(
+        db, Interviewers(db), reminder_offsets_min=settings.reminder_offsets_min
+    )
+    return SchedulingChat(
+        db,
+        booking,
+        notifier=MailNotifier(settings),
+        score_refresh=AssessmentService(db).refresh_application,
+    )
 
 
 @lru_cache(maxsize=1)
@@ -108,12 +131,30 @@ def discard_unused_recording(speech: SpokenAnswer | None) -> None:
             files.delete(speech.audio_ref)
 
 
+def timezone_hint_of(tracker: Tracker) -> str | None:
+    """The IANA time zone a gateway knows for the person (the browser's, the Slack
+    profile's), passed as message metadata (rasa_ext/rest_channel.py); only a guess that
+    the candidate confirms."""
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "user":
+            metadata = event.get("metadata") or {}
+            value = metadata.get("timezone") if isinstance(metadata, dict) else None
+            return value if isinstance(value, str) and 0 < len(value) <= 64 else None
+    return None
+
+
 def latest_text(tracker: Tracker) -> str:
     return str((tracker.latest_message or {}).get("text") or "")
 
 
-def utter(dispatcher: CollectingDispatcher, replies: list[Reply]) -> None:
+def utter(dispatcher: CollectingDispatcher, replies: Sequence[Any]) -> None:
+    """Utter replies (text and buttons) and attachments (a calendar invite: a custom payload
+    the gateways turn into a file, bot/rasa_client.py)."""
     for reply in replies:
+        as_json = getattr(reply, "as_json", None)
+        if callable(as_json):
+            dispatcher.utter_message(json_message=as_json())
+            continue
         dispatcher.utter_message(
             text=reply.text,
             buttons=[{"title": t, "payload": p} for t, p in reply.buttons] or None,

@@ -34,10 +34,26 @@ COMMANDS_HELP = (
     "Commands: /repeat, /back, /skip, /pause, /help, /human, /withdraw, /jobs, /fit, "
     "/start <job>, /practice [job], /practice delete, /link [code] (continue on another "
     "channel). "
+    "Interviews with a person: /book, /reschedule, /cancel_interview, /interview. "
     "Your data: /mydata, /export, /delete, /delete_answer <n>, /delete_recordings, /optout, "
     "/optin, /review [your view], /correct <n> <new answer>, /dispute <n> <why>, "
     "/withdraw_consent, /viewed, /notices, /settings, /contact email <address>, /verify <code>."
 )
+
+
+# Booking the interview with a person (scheduling/chat.py): command → the `schedule_arg`.
+SCHEDULE_SLASH: dict[str, str] = {
+    "book": "book",
+    "schedule": "book",
+    "reschedule": "reschedule",
+    "cancel_interview": "cancel",
+    "interview": "show",
+    "my_interview": "show",
+}
+
+
+def schedule_payload(kind: str) -> str:
+    return "/schedule" + json.dumps({"schedule_arg": kind}, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -134,6 +150,8 @@ def prepare(raw: str | None) -> Prepared:
             "Telegram or Slack."
         )
     target = SLASH_ALIASES.get(name)
+    if target is None and name in SCHEDULE_SLASH:
+        return Prepared(text=schedule_payload(SCHEDULE_SLASH[name]))
     if target is None and name in PRIVACY_SLASH:
         return _privacy(*PRIVACY_SLASH[name], rest)
     if target is None:

@@ -14,6 +14,7 @@ import typer
 
 from parley.backup_cli import backup_app
 from parley.privacy_cli import privacy_app
+from parley.scheduling_cli import bookings_app, calendars_app
 from parley.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -29,6 +30,8 @@ app.add_typer(interviews_app, name="interviews")
 app.add_typer(bench_app, name="bench")
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(backup_app, name="backup")
+app.add_typer(calendars_app, name="calendars")
+app.add_typer(bookings_app, name="bookings")
 
 
 def _db(settings: Settings):  # type: ignore[no-untyped-def]
@@ -537,6 +540,35 @@ def bench_gateways(
         typer.echo(gateways_summary(doc))
         return
     typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+
+
+@bench_app.command("booking")
+def bench_booking(
+    as_json: Annotated[bool, typer.Option("--json", help="print only the JSON on stdout")] = False,
+    attempts: Annotated[int, typer.Option(min=2, help="candidates racing for one slot")] = 50,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="PostgreSQL server to create the throw-away database on"),
+    ] = None,
+    backend: Annotated[
+        str, typer.Option(help="auto (PostgreSQL when one answers), postgresql or sqlite")
+    ] = "auto",
+) -> None:
+    """Booking race: N candidates book one slot at once; exactly one may get it (exit 1 if not)."""
+    from parley.bench_booking import BenchError, Options, run_benchmark
+    from parley.bench_booking import summary as booking_summary
+
+    options = Options(attempts=attempts, database_url=database_url, backend=backend)
+    try:
+        doc = run_benchmark(options)
+    except BenchError as exc:
+        typer.secho(f"bench booking: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from None
+    if not as_json:
+        typer.echo(booking_summary(doc))
+    typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+    if not doc["correct"]:
+        raise typer.Exit(1)
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -145,8 +145,22 @@ class Settings:
     slack_host: str = field(default_factory=lambda: _env("PARLEY_SLACK_HOST", "127.0.0.1"))
     slack_port: int = field(default_factory=lambda: int(_env("PARLEY_SLACK_PORT", "8083")))
 
+    # ---- scheduling (README, "Booking interviews")
+    # Reminders before a booked interview, e.g. "24h,1h" or "90m"; empty: no reminders.
+    reminders: str = field(default_factory=lambda: _env("PARLEY_REMINDERS", "24h,1h"))
+    # Seconds between the worker's reminder and calendar passes.
+    reminder_interval_s: float = field(
+        default_factory=lambda: float(_env("PARLEY_REMINDER_INTERVAL_S", "30"))
+    )
+
     # Largest file a candidate may send (a résumé, a voice note), in megabytes.
     max_upload_mb: int = field(default_factory=lambda: int(_env("PARLEY_MAX_UPLOAD_MB", "10")))
+
+    @property
+    def reminder_offsets_min(self) -> tuple[int, ...]:
+        """`reminders` in minutes before the interview, largest first (invalid parts are
+        refused at start-up by `parley run`, see parse_offsets)."""
+        return parse_offsets(self.reminders)
 
     @property
     def telegram_enabled(self) -> bool:
@@ -211,6 +225,24 @@ class Settings:
     def endpoints_file(self) -> Path:
         name = "endpoints.prod.yml" if self.profile == "prod" else "endpoints.yml"
         return self.root / name
+
+
+def parse_offsets(text: str) -> tuple[int, ...]:
+    """"24h,1h,30m" → (1440, 60, 30). Raises ValueError naming the bad part."""
+    import re
+
+    out: set[int] = set()
+    for part in (p.strip().lower() for p in text.split(",")):
+        if not part:
+            continue
+        match = re.fullmatch(r"(\d{1,4})\s*(d|h|m|min)?", part)
+        if not match:
+            raise ValueError(f"PARLEY_REMINDERS: {part!r} is not like 24h, 1h or 30m")
+        value = int(match.group(1)) * {"d": 1440, "h": 60}.get(match.group(2) or "m", 1)
+        if not 1 <= value <= 14 * 1440:
+            raise ValueError(f"PARLEY_REMINDERS: {part!r} must be between 1m and 14d")
+        out.add(value)
+    return tuple(sorted(out, reverse=True))
 
 
 def load_settings() -> Settings:

@@ -1,12 +1,15 @@
-"""The background worker (`parley worker`, started by `parley run`): the purge job.
+"""The background worker (`parley worker`, started by `parley run`): the purge job, and the
+scheduling pass (interview reminders, calendar write retries, re-opened interview times).
 
 Why a separate process instead of a thread in the action server: the purge deletes across
 the app database, Rasa's tracker store, Redis, files and logs, and must keep running whether
 or not anyone is chatting; a crash in it must not take a conversation down, and the
 supervisor restarts nothing silently — `parley run` reports it like any other process.
 
-It logs counts only (never ids of people, never texts), every `PARLEY_PURGE_INTERVAL_S`
-seconds (default 300). The first run happens right at start-up.
+It logs counts only (never ids of people, never texts). The purge runs every
+`PARLEY_PURGE_INTERVAL_S` seconds (default 300), the scheduling pass every
+`PARLEY_REMINDER_INTERVAL_S` (default 30); both run right at start-up. Several workers may run
+at once (scheduling/reminders.py explains why each reminder is still sent once).
 """
 
 from __future__ import annotations
@@ -52,9 +55,23 @@ def purge_once(db: Any, settings: Settings, files: Any) -> dict[str, Any]:
     return counts
 
 
+def scheduling_once(service: Any) -> dict[str, Any]:
+    """One scheduling pass; logs its counts when anything happened."""
+    from scheduling.upkeep import scheduling_pass
+
+    counts = scheduling_pass(service)
+    if any(counts.values()):
+        log.info("scheduling pass: %s", " ".join(f"{k}={v}" for k, v in counts.items()))
+    return counts
+
+
 def run_worker(
     settings: Settings, interval_s: float, stop: threading.Event, *, once: bool = False
 ) -> None:
+    import time
+
+    from scheduling.booking import BookingService
+    from scheduling.interviewers import Interviewers
     from storage.db import Database
     from storage.files import FileStore
     from storage.migrate import upgrade
@@ -62,16 +79,27 @@ def run_worker(
     upgrade(settings.database_url)
     db = Database.from_settings(settings)
     files = FileStore(settings.files_dir, db)
-    log.info("worker started: purge every %.0f s", interval_s)
+    booking = BookingService(
+        db, Interviewers(db), reminder_offsets_min=settings.reminder_offsets_min
+    )
+    tick = max(0.2, min(interval_s, settings.reminder_interval_s))
+    log.info("worker started: purge every %.0f s, reminders every %.0f s", interval_s, tick)
+    next_purge = 0.0
     try:
         while not stop.is_set():
+            if time.monotonic() >= next_purge:
+                next_purge = time.monotonic() + interval_s
+                try:
+                    purge_once(db, settings, files)
+                except Exception as exc:  # keep running; the next run retries
+                    log.error("purge run failed: %s", type(exc).__name__)
             try:
-                purge_once(db, settings, files)
-            except Exception as exc:  # keep running; the next run retries
-                log.error("purge run failed: %s", type(exc).__name__)
+                scheduling_once(booking)
+            except Exception as exc:  # keep running; the next pass retries
+                log.error("scheduling pass failed: %s", type(exc).__name__)
             if once:
                 break
-            stop.wait(interval_s)
+            stop.wait(tick)
     finally:
         db.dispose()
     log.info("worker stopped")

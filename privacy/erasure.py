@@ -281,6 +281,35 @@ def erase_candidate(
         )
 
 
+def cancel_bookings_for_erasure(s: Session, candidate_id: str, now: datetime) -> int:
+    """Cancel the candidate's active bookings, their reminders and open invitations; queue
+    the removal of every calendar event written for them. Returns the bookings cancelled."""
+    from storage.models import Booking, BookingInvitation, BookingReminder, CalendarCleanup
+
+    count = 0
+    for booking in s.scalars(select(Booking).where(Booking.candidate_id == candidate_id)):
+        if booking.calendar_state in ("pending", "synced", "failed", "cancel_pending"):
+            s.add(CalendarCleanup(interviewer_id=booking.interviewer_id,
+                                  event_uid=f"{booking.id}@parley"))
+            booking.calendar_state = "removed"
+        if booking.status == "booked":
+            booking.status = "cancelled"
+            booking.cancelled_at = now
+            booking.cancelled_by = "erasure"
+            count += 1
+    for reminder in s.scalars(
+        select(BookingReminder).where(
+            BookingReminder.candidate_id == candidate_id, BookingReminder.status == "pending"
+        )
+    ):
+        reminder.status = "cancelled"
+    for invitation in s.scalars(
+        select(BookingInvitation).where(BookingInvitation.candidate_id == candidate_id)
+    ):
+        invitation.status = "closed"
+    return count
+
+
 def remove_from_use(
     s: Session,
     files: FileStore | None,
@@ -311,8 +340,9 @@ def remove_from_use(
     candidate.erased_at = candidate.erased_at or now
     candidate.purge_after = due_at
     ApplicationRepository(s).withdraw_open(candidate.id, now)
-    # Hook (scheduling): once interviews can be booked, cancel the candidate's active
-    # bookings here and free the slot for the employer without naming the candidate.
+    # Booked interviews are cancelled and their slots freed at once; the calendar events are
+    # removed by the worker from `calendar_cleanups`, which names no candidate.
+    cancel_bookings_for_erasure(s, candidate.id, now)
     s.execute(
         delete(OutboundMessage)
         .where(OutboundMessage.candidate_id == candidate.id, OutboundMessage.sent_at.is_(None))

@@ -380,6 +380,20 @@ class Matching(_StrictModel):
     currency: Annotated[str, StringConstraints(min_length=3, max_length=3)] = "EUR"
 
 
+class Scheduling(_StrictModel):
+    """Booking the next interview from the chat (scheduling/): who is invited, and what the
+    calendar invite says. Interviewers and their calendars are set with `parley calendars`."""
+
+    #: Overall score (0–1) a completed application needs for an automatic invitation to book.
+    #: Candidates below it, knocked out, or waiting for a human review are not invited
+    #: automatically; an employer can still invite anyone (`parley bookings invite`).
+    invite_min_score: Annotated[float, Field(ge=0, le=1)] = 0.5
+    #: What the interview is, as the candidate's calendar shows it.
+    interview_title: ShortText = "Interview"
+    #: Where it happens ("Video call, link follows by email", an address …).
+    location: ShortText | None = None
+
+
 class JobDefinition(_StrictModel):
     """One job opening and its screening questions, exactly as loaded from a job file."""
 
@@ -400,6 +414,8 @@ class JobDefinition(_StrictModel):
     questions: list[Question] = Field(min_length=1, max_length=50)
     #: What the job asks for, compared with candidates' profiles ("which jobs fit me?").
     matching: Matching | None = None
+    #: Booking the next interview from the chat; without it nobody is invited automatically.
+    scheduling: Scheduling | None = None
 
     @field_validator("questions")
     @classmethod

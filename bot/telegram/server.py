@@ -57,6 +57,7 @@ COMMANDS = [
     ("pause", "Pause and continue later"),
     ("help", "What I can do"),
     ("link", "Continue on another channel"),
+    ("book", "Book, move or see your interview with a person"),
     ("mydata", "What I know about you"),
     ("delete", "Delete your data"),
 ]
