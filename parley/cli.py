@@ -219,9 +219,12 @@ def call_cmd(
 
 @app.command("worker", hidden=True)
 def worker_cmd(
-    once: Annotated[bool, typer.Option("--once", help="one purge run, then exit")] = False,
+    once: Annotated[
+        bool, typer.Option("--once", help="one purge run and one scheduling pass, then exit")
+    ] = False,
 ) -> None:
-    """Run the background worker (the purge job; started by `parley run`)."""
+    """Run the background worker (the purge job and the scheduling pass: reminders, calendar
+    retries, re-opened interview times; started by `parley run`)."""
     from parley.worker import main as run_worker
 
     run_worker(load_settings(), once=once)
