@@ -63,6 +63,9 @@ NOTHING_STORED = (
 
 # Tables summarised in words below; anything else referencing the candidate gets a count.
 _COVERED = {
+    "bookings",
+    "booking_reminders",
+    "booking_invitations",
     "candidates",
     "channel_identities",
     "contacts",
@@ -381,6 +384,41 @@ def _requests(s: Session, candidate_id: str, rows: dict[str, list[Any]]) -> list
     return lines
 
 
+def _bookings(s: Session, candidate_id: str) -> list[str]:
+    """Booked interviews (with their planned reminders) and open invitations to book."""
+    from scheduling.timezones import describe_slot
+    from storage.models import Booking, BookingInvitation, BookingReminder
+
+    lines = ["INTERVIEWS WITH A PERSON"]
+    for booking in s.scalars(
+        select(Booking).where(Booking.candidate_id == candidate_id).order_by(Booking.starts_at)
+    ):
+        start = booking.starts_at if booking.starts_at.tzinfo else booking.starts_at.replace(
+            tzinfo=UTC
+        )
+        length = int((booking.ends_at - booking.starts_at).total_seconds() // 60)
+        when = describe_slot(start, booking.candidate_timezone, booking.interviewer.timezone,
+                             length)
+        reminders = s.scalar(
+            select(func.count()).select_from(BookingReminder).where(
+                BookingReminder.booking_id == booking.id, BookingReminder.status == "pending"
+            )
+        )
+        lines.append(
+            f"• {when} with {booking.interviewer.name}: {booking.status}"
+            + (f" ({reminders} reminder(s) planned)" if booking.status == "booked" else "")
+        )
+    waiting = s.scalar(
+        select(func.count()).select_from(BookingInvitation).where(
+            BookingInvitation.candidate_id == candidate_id,
+            BookingInvitation.status.not_in(["booked", "closed"]),
+        )
+    )
+    if waiting:
+        lines.append(f"• Invitations to book an interview, not booked yet: {waiting}")
+    return lines if len(lines) > 1 else []
+
+
 def _others(rows: dict[str, list[Any]]) -> list[str]:
     extra = [(name, len(r)) for name, r in rows.items() if name not in _COVERED and r]
     if not extra:
@@ -464,6 +502,7 @@ def summarize(db: Database, sender_id: str) -> list[str]:
         sections.append(_consents(s, candidate_id))
         sections.append(_matching(matches))
         sections.append(_reviews(s, candidate_id))
+        sections.append(_bookings(s, candidate_id))
         sections.append(_requests(s, candidate_id, rows))
         sections.append(_others(rows))
     logger.info("access request %s answered", request.id)
