@@ -89,6 +89,8 @@ _SLOT_REF = re.compile(r"^\s*slot\s+([a-f0-9]{6})\s*$", re.IGNORECASE)
 _NUMBER = re.compile(r"^\s*(?:#|no\.?|number|option|slot)?\s*([1-9])\s*[.)]?\s*$", re.IGNORECASE)
 _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "1st": 1, "2nd": 2,
              "3rd": 3, "4th": 4, "5th": 5}
+_ORDINAL = re.compile(r"^\s*(?:the\s+)?(first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th)"
+                      r"(?:\s+(?:one|slot|option|time))?(?:\s+please)?\s*[.!]?\s*$", re.I)
 _SCHEDULE_WORDS = {
     "cancel": re.compile(r"\b(cancel|call off|can'?t make it|cannot make it)\b", re.I),
     "reschedule": re.compile(r"\b(re-?schedule|move|change|another time|different time)\b", re.I),
@@ -503,9 +505,9 @@ class SchedulingChat:
             return self._book(inv_id, sender_id, chosen)
         number = _NUMBER.match(text)
         index = int(number.group(1)) if number else None
-        if index is None:
-            words = text.lower().split()
-            index = next((v for k, v in _ORDINALS.items() if k in words), None)
+        if index is None:  # "the second one", never "Dec 1st at 10"
+            ordinal = _ORDINAL.match(text)
+            index = _ORDINALS[ordinal.group(1).lower()] if ordinal else None
         if index is not None and offers:
             if 1 <= index <= len(offers):
                 return self._book(inv_id, sender_id, offers[index - 1])

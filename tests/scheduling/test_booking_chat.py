@@ -231,6 +231,8 @@ def test_stale_button_more_times_and_numbers(env: SimpleNamespace) -> None:
     assert active_bookings(env.db) == []
     out = env.chat.pending_input(sender, "9")
     assert "pick a number from 1 to" in texts(out)
+    out = env.chat.pending_input(sender, "Dec 1st at 10")  # a date, not "option 1"
+    assert not texts(out).startswith("Booked")
     out = env.chat.pending_input(sender, "the second one")
     assert texts(out).startswith("Booked")
 
