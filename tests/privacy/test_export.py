@@ -37,6 +37,7 @@ from storage.models import (
     Base,
     Candidate,
     ExportArchive,
+    Interviewer,
     Organization,
     PrivacyRequest,
 )
@@ -106,6 +107,11 @@ def fill_every_table(db: Database, candidate_id: str, tag: str) -> dict[str, set
     with db.transaction() as s:
         job_id = any_job_id(db)
         org_id = s.scalar(select(Organization.id))
+        # Bookings name an interviewer (not a candidate's data: the employer's person).
+        interviewer = Interviewer(organization_id=org_id, slug=f"iv-{tag}"[:64], name="Iv",
+                                  timezone="UTC", working_hours={"mon": [["09:00", "17:00"]]})
+        s.add(interviewer)
+        s.flush()
         for table in tables_about_candidates():
             pk_cols = list(table.primary_key.columns)
             existing = []
@@ -132,6 +138,8 @@ def fill_every_table(db: Database, candidate_id: str, tag: str) -> dict[str, set
                         values[col.name] = job_id
                     elif target == "organizations":
                         values[col.name] = org_id
+                    elif target == "interviewers":
+                        values[col.name] = interviewer.id
                     else:
                         raise AssertionError(f"unexpected foreign key {col}")
                 elif col.name == "candidate_id":
