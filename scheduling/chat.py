@@ -413,7 +413,11 @@ class SchedulingChat:
         with self.db.transaction() as s:
             invitation = s.get(BookingInvitation, inv_id)
             assert invitation is not None
-            invitation.offers = offers
+            # Earlier lists stay bookable (the candidate saw those times too); numbers and
+            # "the second one" refer to the newest list only.
+            earlier = [{**o, "current": False} for o in invitation.offers or []
+                       if o.get("ref") not in {n["ref"] for n in offers}]
+            invitation.offers = [*({**o, "current": True} for o in offers), *earlier][:40]
             invitation.offered_until = chosen[-1].start if within is None else None
             invitation.status = CHOOSING
             invitation.pending_slot = None
@@ -494,11 +498,12 @@ class SchedulingChat:
         with self.db.transaction() as s:
             invitation = s.get(BookingInvitation, inv_id)
             assert invitation is not None
-            offers = list(invitation.offers or [])
+            seen = list(invitation.offers or [])
+            offers = [o for o in seen if o.get("current", True)]
             tz = invitation.timezone or "UTC"
         ref = _SLOT_REF.match(text)
         if ref:
-            chosen = next((o for o in offers if o["ref"] == ref.group(1).lower()), None)
+            chosen = next((o for o in seen if o["ref"] == ref.group(1).lower()), None)
             if chosen is None:
                 return self._offer(inv_id, sender_id,
                                    lead="That list of times is out of date. These are free now:")

@@ -197,7 +197,7 @@ class Interviewers:
                     "organization": r.organization.slug,
                     "jobs": list(r.jobs or []) or ["*"],
                     "timezone": r.timezone,
-                    "hours": str(WorkingHours.from_json(r.working_hours)),
+                    "hours": WorkingHours.from_json(r.working_hours).compact(),
                     "slot_minutes": r.slot_minutes,
                     "buffer_minutes": r.buffer_minutes,
                     "calendar": r.calendar_kind,

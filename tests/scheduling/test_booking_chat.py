@@ -226,15 +226,19 @@ def test_stale_button_more_times_and_numbers(env: SimpleNamespace) -> None:
     more = env.chat.pending_input(sender, "more times")
     second = slot_payloads(more)
     assert second and not set(first) & set(second)
-    out = env.chat.pending_input(sender, first[0])  # a button of the older list
+    out = env.chat.pending_input(sender, "slot abcdef")  # a button of no list shown
     assert "out of date" in texts(out)
     assert active_bookings(env.db) == []
     out = env.chat.pending_input(sender, "9")
     assert "pick a number from 1 to" in texts(out)
     out = env.chat.pending_input(sender, "Dec 1st at 10")  # a date, not "option 1"
     assert not texts(out).startswith("Booked")
+    out = env.chat.pending_input(sender, "no")
+    out = env.chat.pending_input(sender, first[0])  # a button of an earlier list still works
+    assert texts(out).startswith("Booked"), texts(out)
+    env.chat.command(sender, "reschedule")
     out = env.chat.pending_input(sender, "the second one")
-    assert texts(out).startswith("Booked")
+    assert texts(out).startswith("Moved")
 
 
 def test_proposals_exact_window_past_ambiguous_unclear(env: SimpleNamespace) -> None:
