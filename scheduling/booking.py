@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from scheduling.availability import free_slots
 from scheduling.calendars import CalendarUnavailable, can_write
-from scheduling.intervals import Interval
+from scheduling.intervals import Interval, stored_utc
 from scheduling.interviewers import Interviewers, rules_for
 from scheduling.invites import event_ics
 from storage.db import Database
@@ -53,10 +53,6 @@ REMOVED = "removed"
 DEFAULT_REMINDERS_MIN = (24 * 60, 60)
 MAX_SYNC_ATTEMPTS = 20
 
-
-def _aware(value: datetime) -> datetime:
-    """SQLite returns naive datetimes for timezone columns; they are stored in UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, order=True)
@@ -193,7 +189,7 @@ class BookingService:
             if row.id == exclude:
                 continue
             out.setdefault(row.interviewer_id, []).append(
-                Interval(_aware(row.starts_at), _aware(row.ends_at))
+                Interval(stored_utc(row.starts_at), stored_utc(row.ends_at))
             )
         return out
 
@@ -257,7 +253,7 @@ class BookingService:
         old = self.get(booking_id)
         if old is None:
             return None
-        return Interval(_aware(old.starts_at), _aware(old.ends_at))
+        return Interval(stored_utc(old.starts_at), stored_utc(old.ends_at))
 
     def _alternatives(self, job_id: int, exclude: str | None) -> list[Slot]:
         try:
@@ -414,8 +410,8 @@ class BookingService:
             ics = event_ics(
                 uid=event_uid(booking.id),
                 sequence=booking.sequence,
-                start=_aware(booking.starts_at),
-                end=_aware(booking.ends_at),
+                start=stored_utc(booking.starts_at),
+                end=stored_utc(booking.ends_at),
                 summary=f"Interview: {title} (Parley booking {booking.id[:8]})",
                 description=(
                     f"Interview for {title} at {org}, booked by the candidate through Parley. "

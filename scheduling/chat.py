@@ -37,6 +37,7 @@ from scheduling.booking import (
     SlotTaken,
     event_uid,
 )
+from scheduling.intervals import stored_utc
 from scheduling.interviewers import Interviewers
 from scheduling.invites import event_ics
 from scheduling.proposals import parse_proposal
@@ -124,9 +125,6 @@ class Notifier(Protocol):
     def no_availability(self, org_email: str | None, job_title: str, application_ref: str) -> None:
         ...
 
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _short(start: datetime, tz: str) -> str:
@@ -384,7 +382,7 @@ class SchedulingChat:
             app = s.get(Application, invitation.application_id)
             assert app is not None
             job_id, tz = app.job_id, invitation.timezone or "UTC"
-            after = _aware(invitation.offered_until) if invitation.offered_until else None
+            after = stored_utc(invitation.offered_until) if invitation.offered_until else None
             booking = self._active_booking(s, app.id)
             exclude = booking.id if booking else None
         try:
@@ -683,7 +681,7 @@ class SchedulingChat:
             assert booking is not None
             length = int((booking.ends_at - booking.starts_at).total_seconds() // 60)
             return describe_slot(
-                _aware(booking.starts_at), booking.candidate_timezone,
+                stored_utc(booking.starts_at), booking.candidate_timezone,
                 booking.interviewer.timezone, length,
             ) + f" with {booking.interviewer.name}"
 
@@ -711,8 +709,8 @@ class SchedulingChat:
             data = event_ics(
                 uid=event_uid(booking.id),
                 sequence=booking.sequence,
-                start=_aware(booking.starts_at),
-                end=_aware(booking.ends_at),
+                start=stored_utc(booking.starts_at),
+                end=stored_utc(booking.ends_at),
                 summary=f"{title} with {org}",
                 description=f"{title} for {app.job.title} at {org} with {person.name}. "
                 "Booked with Parley: send /reschedule or /cancel_interview in the chat to "

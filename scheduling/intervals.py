@@ -18,6 +18,12 @@ def as_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+def stored_utc(value: datetime) -> datetime:
+    """A datetime read back from the database as aware UTC: SQLite returns naive values for
+    timezone columns, which Parley always writes in UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 @dataclass(frozen=True, order=True)
 class Interval:
     """[start, end) in UTC."""

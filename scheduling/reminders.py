@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from privacy.outbox import enqueue
+from scheduling.intervals import stored_utc
 from scheduling.timezones import describe_slot
 from storage.db import Database
 from storage.models import Application, Booking, BookingReminder, ChannelIdentity
@@ -37,9 +38,6 @@ SENT = "sent"
 SKIPPED = "skipped"  # too late (the interview started) or superseded by a nearer one
 CANCELLED = "cancelled"
 
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 @dataclass
@@ -65,7 +63,10 @@ def _lead(minutes: int) -> str:
 def reminder_text(booking: Booking, job_title: str, org: str, minutes_left: int) -> str:
     length = int((booking.ends_at - booking.starts_at).total_seconds() // 60)
     when = describe_slot(
-        _aware(booking.starts_at), booking.candidate_timezone, booking.interviewer.timezone, length
+        stored_utc(booking.starts_at),
+        booking.candidate_timezone,
+        booking.interviewer.timezone,
+        length,
     )
     return (
         f"Reminder: your interview for {job_title} at {org} is {_lead(minutes_left)}: {when}, "
@@ -117,7 +118,7 @@ def _send_batch(db: Database, now: datetime, batch: int, run: ReminderRun) -> in
                 row.status = CANCELLED
                 run.cancelled += 1
                 continue
-            starts = _aware(booking.starts_at)
+            starts = stored_utc(booking.starts_at)
             if now >= starts:
                 row.status = SKIPPED
                 run.skipped += 1
