@@ -15,6 +15,7 @@ import os
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, NoReturn
+from zoneinfo import ZoneInfo
 
 import typer
 
@@ -180,6 +181,7 @@ def bookings_list(
     from sqlalchemy import select
 
     from privacy.audit import log_admin_read
+    from scheduling.intervals import stored_utc
     from storage.models import Application, Booking, Job
 
     if job is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", job):
@@ -200,13 +202,7 @@ def bookings_list(
                 query = query.where(Booking.status == "booked", Booking.ends_at >= now)
             rows = []
             for booking, app, job_row in s.execute(query).all():
-                from zoneinfo import ZoneInfo
-
-                start = booking.starts_at
-                start = start if start.tzinfo else start.replace(tzinfo=UTC)
-                end = booking.ends_at if booking.ends_at.tzinfo else booking.ends_at.replace(
-                    tzinfo=UTC
-                )
+                start, end = stored_utc(booking.starts_at), stored_utc(booking.ends_at)
                 local = start.astimezone(ZoneInfo(booking.interviewer.timezone))
                 rows.append(
                     {

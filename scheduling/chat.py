@@ -52,7 +52,6 @@ from storage.models import (
     ChannelIdentity,
     HumanReview,
     Interviewer,
-    Job,
 )
 
 log = logging.getLogger(__name__)
@@ -71,6 +70,10 @@ INVITED = "invited"  # told by a proactive message; the candidate starts with /b
 WAITING = (ASK_TZ, CONFIRM_TZ, CHOOSING, CONFIRM_SLOT, CONFIRM_CANCEL)
 OPEN = (*WAITING, BOOKED_STATE, NO_TIME, CALENDAR_DOWN, INVITED)
 
+NOTHING_TO_BOOK = Reply(
+    "There's no interview for you to book at the moment. When an employer would like to talk "
+    "with you, you'll get an invitation here."
+)
 OFFER_COUNT = 5
 PER_DAY = 2
 MAX_INPUT = 300
@@ -269,7 +272,7 @@ class SchedulingChat:
         with self.db.transaction() as s:
             invitation = self._open_invitation(s, sender_id, OPEN)
             if invitation is None:
-                return [self._nothing_to_book(s, sender_id)]
+                return [NOTHING_TO_BOOK]
             inv_id, status, tz = invitation.id, invitation.status, invitation.timezone
             booking = self._active_booking(s, invitation.application_id)
             booking_id = booking.id if booking else None
@@ -419,7 +422,9 @@ class SchedulingChat:
             invitation.offered_until = chosen[-1].start if within is None else None
             invitation.status = CHOOSING
             invitation.pending_slot = None
-            zones = {p.id: p.timezone for p in s.scalars(select(Interviewer)).all()}
+            people = {x.interviewer_id for x in chosen}
+            zones = dict(s.execute(select(Interviewer.id, Interviewer.timezone)
+                                   .where(Interviewer.id.in_(people))).tuples().all())
         lines = []
         for i, x in enumerate(chosen, start=1):
             length = int((x.end - x.start).total_seconds() // 60)
@@ -802,13 +807,6 @@ class SchedulingChat:
                 return row.sender_id
         return None
 
-    def _nothing_to_book(self, s: Any, sender_id: str) -> Reply:
-        del s, sender_id
-        return Reply(
-            "There's no interview for you to book at the moment. When an employer would like "
-            "to talk with you, you'll get an invitation here."
-        )
-
     def _job_id(self, inv_id: int) -> int:
         with self.db.transaction() as s:
             invitation = s.get(BookingInvitation, inv_id)
@@ -831,7 +829,3 @@ class SchedulingChat:
                 return what
         return "book"
 
-
-def job_of(s: Any, application_id: str) -> Job | None:
-    app = s.get(Application, application_id)
-    return app.job if app else None
