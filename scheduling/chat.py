@@ -730,7 +730,7 @@ class SchedulingChat:
             filename="interview-cancelled.ics" if cancel else "interview.ics",
             mime="text/calendar",
             data=data,
-            caption="Cancellation for your calendar" if cancel else "Add it to your calendar",
+            caption="Calendar cancellation" if cancel else "Calendar invite",
         )
 
     @staticmethod
