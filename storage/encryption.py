@@ -69,6 +69,7 @@ from storage.models import (
     CandidateKey,
     Contact,
     Correction,
+    EmployerDecision,
     HumanReview,
     OutboundMessage,
     PrivacyRequest,
@@ -106,6 +107,7 @@ SEALED: dict[type, tuple[tuple[str, bool], ...]] = {
     HumanReview: (("statement", False), ("resolution", False)),
     Correction: (("old_value", False), ("new_value", False)),
     OutboundMessage: (("text", False),),
+    EmployerDecision: (("reason", False),),
 }
 
 

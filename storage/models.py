@@ -718,3 +718,127 @@ class CalendarCleanup(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     done_at: Mapped[datetime | None]
+
+
+# --------------------------------------------------------------------------- employers
+# The employer side (employers/, bot/slack/employer/): who at an organization may see and act
+# on its shortlists, what they decided, and what they were told. Decisions, notifications and
+# audit entries reference the application with ON DELETE CASCADE, so export and deletion of a
+# candidate cover them like every table above.
+
+
+class OrgWorkspace(Base):
+    """A Slack workspace (team id) that belongs to an organization, and the channel where
+    the organization's notifications go. A workspace maps to one organization only."""
+
+    __tablename__ = "org_workspaces"
+    __table_args__ = (UniqueConstraint("slack_team_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    slack_team_id: Mapped[str] = mapped_column(String(32))
+    notify_channel: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OrgMember(Base):
+    """A person at an organization with a role: viewer (reads shortlists), recruiter (also
+    advances, rejects, schedules, requests and resolves reviews) or admin (also manages
+    members and the notification channel). Identified by their Slack workspace and user id."""
+
+    __tablename__ = "org_members"
+    __table_args__ = (UniqueConstraint("slack_team_id", "slack_user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    slack_team_id: Mapped[str] = mapped_column(String(32))
+    slack_user_id: Mapped[str] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(20))  # viewer | recruiter | admin
+    added_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class EmployerDecision(Base):
+    """What a person at the employer decided about an application, and why: advanced,
+    rejected, review requested or resolved, AI score overridden, invited to book. Appended,
+    never updated: the decision history of an application. `reason` is sealed (it is about
+    the candidate); `old_score` / `new_score` record an override of the AI score."""
+
+    __tablename__ = "employer_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[str] = mapped_column(
+        ForeignKey("applications.id", ondelete="CASCADE"), index=True
+    )
+    candidate_id: Mapped[str] = mapped_column(
+        ForeignKey("candidates.id", ondelete="CASCADE"), index=True
+    )
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    actor: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)  # sealed
+    old_score: Mapped[float | None] = mapped_column(Float)
+    new_score: Mapped[float | None] = mapped_column(Float)
+    review_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApplicationReview(Base):
+    """The employer's standing on an application: where it is in their pipeline (new,
+    advanced, rejected) and the score a person set instead of the AI's, if any. One row per
+    application, created at the first decision; the history is in `employer_decisions`."""
+
+    __tablename__ = "application_reviews"
+
+    application_id: Mapped[str] = mapped_column(
+        ForeignKey("applications.id", ondelete="CASCADE"), primary_key=True
+    )
+    stage: Mapped[str] = mapped_column(String(20), default="new", index=True)
+    override_score: Mapped[float | None] = mapped_column(Float)
+    override_by: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class EmployerNotification(Base):
+    """A message for an organization's notification channel (interview completed, candidate
+    asked for a person or a review, booking made / changed / cancelled). `event_key` makes
+    each event notify once however often it is collected. The text names no candidate: a
+    short application reference, the job and the score summary."""
+
+    __tablename__ = "employer_notifications"
+    __table_args__ = (UniqueConstraint("event_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    application_id: Mapped[str | None] = mapped_column(
+        ForeignKey("applications.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(30))
+    event_key: Mapped[str] = mapped_column(String(160))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    sent_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(100))
+
+
+class EmployerAudit(Base):
+    """Every employer command and button press, allowed or denied: who (Slack workspace and
+    user, or the CLI's OS user), which organization they belong to (None: none), what they
+    tried, on what, and the outcome. Reads of a candidate's data are also written to the
+    candidate's access log (`access_log`); this table is the operator's security record."""
+
+    __tablename__ = "employer_audit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    job_slug: Mapped[str | None] = mapped_column(String(64))
+    application_id: Mapped[str | None] = mapped_column(
+        ForeignKey("applications.id", ondelete="CASCADE"), index=True
+    )
+    outcome: Mapped[str] = mapped_column(String(20))  # allowed | denied | invalid
+    detail: Mapped[str | None] = mapped_column(String(200))
