@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from parley.backup_cli import backup_app
+from parley.orgs_cli import orgs_app
 from parley.privacy_cli import privacy_app
 from parley.scheduling_cli import bookings_app, calendars_app
 from parley.settings import Settings, load_settings
+from parley.shortlist_cli import shortlist_cmd
 
 if TYPE_CHECKING:
     from parley.supervisor import Supervisor
@@ -32,6 +34,8 @@ app.add_typer(privacy_app, name="privacy")
 app.add_typer(backup_app, name="backup")
 app.add_typer(calendars_app, name="calendars")
 app.add_typer(bookings_app, name="bookings")
+app.add_typer(orgs_app, name="orgs")
+app.command("shortlist")(shortlist_cmd)
 
 
 def _db(settings: Settings):  # type: ignore[no-untyped-def]
@@ -571,6 +575,39 @@ def bench_booking(
         typer.echo(booking_summary(doc))
     typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
     if not doc["correct"]:
+        raise typer.Exit(1)
+
+
+@bench_app.command("shortlist")
+def bench_shortlist(
+    as_json: Annotated[bool, typer.Option("--json", help="print only the JSON on stdout")] = False,
+    applications: Annotated[int, typer.Option(min=1, help="completed applications")] = 1000,
+    runs: Annotated[int, typer.Option(min=2, help="commands sent (the first is cold)")] = 6,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="PostgreSQL server to create the throw-away database on"),
+    ] = None,
+    backend: Annotated[
+        str, typer.Option(help="auto (PostgreSQL when one answers), postgresql or sqlite")
+    ] = "auto",
+) -> None:
+    """/shortlist through the real Slack gateway: acknowledgement and first page (exit 1 if a
+    target is missed)."""
+    from parley.bench_shortlist import BenchError, Options, run_benchmark
+    from parley.bench_shortlist import summary as shortlist_summary
+
+    options = Options(
+        applications=applications, runs=runs, database_url=database_url, backend=backend
+    )
+    try:
+        doc = run_benchmark(options)
+    except BenchError as exc:
+        typer.secho(f"bench shortlist: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from None
+    if not as_json:
+        typer.echo(shortlist_summary(doc))
+    typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+    if not doc["met"]:
         raise typer.Exit(1)
 
 
