@@ -50,6 +50,7 @@ class OutboxDelivery:
         self.interval_s = interval_s
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        self._stopping = asyncio.Event()
 
     def _pending(self) -> list[_Item]:
         with self.db.transaction() as s:
@@ -96,22 +97,35 @@ class OutboxDelivery:
             return sent
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 await self.run_once()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the database was away: try again next round
                 logger.warning("outbox round failed: %s", type(exc).__name__)
-            await asyncio.sleep(self.interval_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.interval_s)
 
     def start(self) -> None:
         if self._task is None or self._task.done():
+            self._stopping.clear()
             self._task = asyncio.create_task(self._loop())
 
-    async def stop(self) -> None:
-        if self._task is not None:
+    async def stop(self, grace_s: float = 10.0) -> None:
+        """Stop after the round in progress: a message handed to the channel is marked
+        sent before the loop ends (cancelling between the two would send it again after a
+        restart). A round stuck longer than `grace_s` is cancelled."""
+        if self._task is None:
+            return
+        self._stopping.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), grace_s)
+        except TimeoutError:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            self._task = None
+        except asyncio.CancelledError:
+            self._task.cancel()
+            raise
+        self._task = None
