@@ -25,6 +25,20 @@ AI_OPT_OUT = "ai_opt_out"  # the candidate objected to AI scoring: a person revi
 DECISION_REVIEW = "decision_review"  # GDPR art. 22: a person reviews a decision
 CORRECTION = "correction"  # the candidate disputes an AI-inferred item (or a corrected basis)
 KNOCKOUT_REVIEW = "knockout_review"  # a knockout answer that no automation may act on
+# A person at the employer asked a colleague to look again before anyone decides (the Slack
+# "request review" button, employers/decisions.py). Like every open review it blocks a
+# rejection until someone resolves it.
+EMPLOYER_REVIEW = "employer_review"
+
+# How each reason reads to the candidate (the /mydata summary): what the review is for, in
+# words, not the stored code.
+REASON_WORDS = {
+    AI_OPT_OUT: "a person reviews your answers (you opted out of AI scoring)",
+    DECISION_REVIEW: "a person reviews a decision, as you asked",
+    CORRECTION: "a person reviews an AI assessment you disputed",
+    KNOCKOUT_REVIEW: "a person checks an answer that would have ended your application",
+    EMPLOYER_REVIEW: "the employer asked a second person to review your application",
+}
 
 # human_reviews.status
 OPEN = "open"
@@ -32,6 +46,11 @@ RESOLVED = "resolved"
 
 # corrections.status once the review of a disputed item is done
 REVIEWED = "reviewed"
+
+
+def describe_reason(reason: str) -> str:
+    """The review's reason in the candidate's words (an unknown code reads as itself)."""
+    return REASON_WORDS.get(reason, reason.replace("_", " "))
 
 
 def _now() -> datetime:

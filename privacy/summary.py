@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from privacy.export import candidate_rows
 from privacy.requests import OPEN_STATUSES, Kind, RequestStatus, complete, open_request
+from privacy.reviews import describe_reason
 from privacy.verification import channel_name, mask_contact
 from storage.db import Database
 from storage.models import (
@@ -39,7 +40,10 @@ from storage.models import (
     ConsentRecord,
     Contact,
     Correction,
+    EmployerDecision,
     HumanReview,
+    Job,
+    Organization,
     PrivacyRequest,
 )
 from storage.repositories import (
@@ -82,6 +86,20 @@ _COVERED = {
     "handoff_requests",
     "legal_holds",
     "candidate_keys",
+    "employer_decisions",
+    "application_reviews",
+    "employer_notifications",
+    "employer_audit",
+}
+
+# employer_decisions.kind in the candidate's words (employers/decisions.py writes them).
+_DECISIONS = {
+    "advanced": "moved your application forward",
+    "rejected": "decided not to go ahead with your application",
+    "review_requested": "asked a second person to review your application",
+    "review_resolved": "resolved a review of your application",
+    "score_override": "set your score by hand",
+    "invited": "invited you to book an interview",
 }
 
 _RECORDINGS = {
@@ -323,7 +341,7 @@ def _reviews(s: Session, candidate_id: str) -> list[str]:
     if reviews:
         lines.append("HUMAN REVIEWS")
         for r in reviews:
-            text = f"• {_day(r.created_at)}: {r.reason.replace('_', ' ')} — {r.status}"
+            text = f"• {_day(r.created_at)}: {describe_reason(r.reason)} — {r.status}"
             if r.statement:
                 text += f"; your statement: {_quote(r.statement, 200)}"
             if r.resolution:
@@ -344,6 +362,39 @@ def _reviews(s: Session, candidate_id: str) -> list[str]:
                 f"{_quote(c.new_value, 120)} ({c.status.replace('_', ' ')})"
             )
     return lines
+
+
+def _employer(s: Session, candidate_id: str, rows: dict[str, list[Any]]) -> list[str]:
+    """What people at the employers decided about the candidate's applications, with their
+    notes (the candidate's data as much as the answers are), and the employer-side records
+    that mention an application of theirs without holding its content."""
+    lines = ["WHAT EMPLOYERS DECIDED"]
+    decisions = s.execute(
+        select(EmployerDecision, Job.title, Organization.name)
+        .join(Application, Application.id == EmployerDecision.application_id)
+        .join(Job, Job.id == Application.job_id)
+        .join(Organization, Organization.id == EmployerDecision.organization_id)
+        .where(EmployerDecision.candidate_id == candidate_id)
+        .order_by(EmployerDecision.created_at, EmployerDecision.id)
+    ).all()
+    for d, title, org in decisions:
+        text = f"• {_day(d.created_at)}: {org} {_DECISIONS.get(d.kind, d.kind)} ({title})"
+        if d.kind == "score_override" and d.new_score is not None:
+            text += f": {_pct(d.new_score)} instead of the AI's {_pct(d.old_score)}"
+        if d.reason:
+            text += f"; their note: {_quote(d.reason, 200)}"
+        lines.append(text)
+    notices = len(rows.get("employer_notifications", []))
+    if notices:
+        lines.append(
+            f"• {notices} notice(s) to an employer's team about your application (a "
+            "reference number and the score; never your name or your answers)."
+        )
+    actions = len(rows.get("employer_audit", []))
+    if actions:
+        lines.append(f"• {actions} entry(ies) in an employer's security log of actions on your "
+                     "application.")
+    return lines if len(lines) > 1 else []
 
 
 def _requests(s: Session, candidate_id: str, rows: dict[str, list[Any]]) -> list[str]:
@@ -502,6 +553,7 @@ def summarize(db: Database, sender_id: str) -> list[str]:
         sections.append(_consents(s, candidate_id))
         sections.append(_matching(matches))
         sections.append(_reviews(s, candidate_id))
+        sections.append(_employer(s, candidate_id, rows))
         sections.append(_bookings(s, candidate_id))
         sections.append(_requests(s, candidate_id, rows))
         sections.append(_others(rows))

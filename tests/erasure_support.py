@@ -30,6 +30,7 @@ from storage.models import (
     Answer,
     AnswerScore,
     Application,
+    ApplicationReview,
     ApplicationScore,
     Base,
     Candidate,
@@ -37,6 +38,9 @@ from storage.models import (
     ConsentRecord,
     Contact,
     Correction,
+    EmployerAudit,
+    EmployerDecision,
+    EmployerNotification,
     ExportArchive,
     HandoffRequest,
     HumanReview,
@@ -184,6 +188,20 @@ def seed_person(
                          old_value=name, new_value=name + " Jr", status="applied"))  # fmt: skip
         s.add(OutboundMessage(candidate_id=cid, sender_id=senders[0], kind="notice",
                               text=f"Hello {name}"))  # fmt: skip
+        # The employer side: a decision whose (sealed) note names the person, the pipeline
+        # standing, a channel notification (no name, by design) and a security-log entry.
+        s.add(EmployerDecision(application_id=app.id, candidate_id=cid,
+                               organization_id=job.organization_id, kind="rejected",
+                               actor="slack:T1:U1",
+                               reason=f"{name} lacks {answer[:20]}"))  # fmt: skip
+        s.add(ApplicationReview(application_id=app.id, stage="rejected",
+                                override_score=0.5, override_by="slack:T1:U1"))  # fmt: skip
+        s.add(EmployerNotification(organization_id=job.organization_id, application_id=app.id,
+                                   kind="completed", event_key=f"completed:{app.id}",
+                                   text=f"Completed: application `{app.id[:8]}`"))  # fmt: skip
+        s.add(EmployerAudit(actor="slack:T1:U1", organization_id=job.organization_id,
+                            action="reject", job_slug=job.slug, application_id=app.id,
+                            outcome="allowed"))  # fmt: skip
         app_id, answer_id = app.id, free.id
     refs = [
         files.write(cid, f"recordings/{answer_id}.wav", f"RIFF {name} {answer}".encode()),
