@@ -19,7 +19,12 @@ Used by the tests (Slack itself is unreachable from here). It speaks Slack's wir
 * Events API: `sign()` / `post_event()` sign a body with the signing secret exactly as Slack
   does (v0, HMAC-SHA256 over `v0:<timestamp>:<body>`) and POST it to a gateway.
 
-Builders (`message_event`, `home_opened`, `block_actions`) make realistic payloads.
+`views.open` / `views.update` answer with the view (an id, a hash) and keep each view's
+latest content (`views`); `chat.postEphemeral` is recorded like every call. Slash commands
+are form posts (`slash_command()` fields, sent signed by `post_form()`).
+
+Builders (`message_event`, `home_opened`, `block_actions`, `slash_command`,
+`view_submission`) make realistic payloads.
 """
 
 from __future__ import annotations
@@ -112,6 +117,7 @@ class SlackStandIn:
         self._ts = itertools.count(1)
         self.timezones: dict[str, str | None] = {}  # user id -> tz (None: no tz in the profile)
         self.shared: list[SharedFile] = []
+        self.views: dict[str, dict[str, Any]] = {}  # view id -> latest content (views.open/update)
         self.upload_statuses: list[int] = []  # HTTP status of each POST to an upload URL
         self._uploads: dict[str, _Upload] = {}
         self._runner: web.AppRunner | None = None
@@ -283,11 +289,39 @@ class SlackStandIn:
             return {"ok": True, "channel": {"id": "D" + users.split(",")[0].lstrip("UW")}}
         if method == "users.info":
             return self._user_info(str(args.get("user", "")))
+        if method == "views.open":
+            if not args.get("trigger_id") or not isinstance(args.get("view"), dict):
+                return {"ok": False, "error": "invalid_arguments"}
+            return {"ok": True, "view": self._view(args["view"])}
+        if method == "views.update":
+            view_id = args.get("view_id")
+            if not view_id or not isinstance(args.get("view"), dict):
+                return {"ok": False, "error": "invalid_arguments"}
+            return {"ok": True, "view": self._view(args["view"], str(view_id))}
+        if method == "chat.postEphemeral":
+            if not args.get("channel") or not args.get("user"):
+                return {"ok": False, "error": "invalid_arguments"}
+            return {"ok": True, "message_ts": f"{int(time.time())}.{next(self._ts):06d}"}
         if method == "files.getUploadURLExternal":
             return self._upload_url(args)
         if method == "files.completeUploadExternal":
             return self._complete_upload(args)
         return {"ok": True}
+
+    def _view(self, view: dict[str, Any], view_id: str | None = None) -> dict[str, Any]:
+        """A modal as views.open / views.update return it (with its id and a fresh hash);
+        the latest content of each view is kept (`views`)."""
+        view_id = view_id or "V" + secrets.token_hex(5).upper()
+        opened = {
+            **view,
+            "id": view_id,
+            "team_id": self.team_id,
+            "hash": f"{int(time.time())}.{secrets.token_hex(4)}",
+            "app_id": APP_ID,
+            "bot_id": BOT_ID,
+        }
+        self.views[view_id] = opened
+        return opened
 
     def _user_info(self, user: str) -> dict[str, Any]:
         if not user or user[0] not in "UW":
@@ -467,7 +501,10 @@ class SlackStandIn:
         if raw is not None:
             body, content_type = raw, "application/json"
         else:
-            interactive = isinstance(payload, dict) and payload.get("type") == "block_actions"
+            interactive = isinstance(payload, dict) and payload.get("type") in (
+                "block_actions",
+                "view_submission",
+            )
             if form if form is not None else interactive:
                 from urllib.parse import urlencode
 
@@ -484,6 +521,30 @@ class SlackStandIn:
         if retry_num is not None:
             sent["X-Slack-Retry-Num"] = str(retry_num)
             sent["X-Slack-Retry-Reason"] = "http_timeout"
+        async with http.post(url, data=body, headers=sent) as response:
+            return response.status, await response.text()
+
+    async def post_form(
+        self,
+        http: aiohttp.ClientSession,
+        url: str,
+        fields: dict[str, str],
+        *,
+        timestamp: int | None = None,
+        secret: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, str]:
+        """POST form fields as Slack sends a slash command (one field per value), signed;
+        `headers` replaces the signature headers (forgeries)."""
+        from urllib.parse import urlencode
+
+        body = urlencode(fields).encode()
+        sent = {"Content-Type": "application/x-www-form-urlencoded"}
+        sent.update(
+            headers
+            if headers is not None
+            else self.headers(body, timestamp=timestamp, secret=secret)
+        )
         async with http.post(url, data=body, headers=sent) as response:
             return response.status, await response.text()
 
@@ -586,4 +647,72 @@ def posted_message(call: Call) -> dict[str, Any]:
         "text": call.args.get("text", ""),
         "blocks": call.args.get("blocks", []),
         "ts": call.response.get("ts", ""),
+    }
+
+
+def slash_command(
+    user: str,
+    command: str,
+    text: str = "",
+    *,
+    team_id: str = TEAM_ID,
+    channel: str | None = None,
+    trigger_id: str | None = None,
+) -> dict[str, str]:
+    """A slash command's form fields as Slack posts them (send with `post_form`)."""
+    channel = channel or "D" + user.lstrip("UW")
+    return {
+        "token": "legacy-verification-token",
+        "team_id": team_id,
+        "team_domain": "parley-test",
+        "channel_id": channel,
+        "channel_name": "directmessage" if channel.startswith("D") else "general",
+        "user_id": user,
+        "user_name": "someone",
+        "command": command,
+        "text": text,
+        "api_app_id": APP_ID,
+        "is_enterprise_install": "false",
+        "response_url": f"https://hooks.slack.com/commands/{team_id}/1/{secrets.token_hex(8)}",
+        "trigger_id": trigger_id
+        or f"{int(time.time())}.{secrets.randbelow(10**9)}.{secrets.token_hex(8)}",
+    }
+
+
+def view_submission(
+    user: str,
+    view: dict[str, Any],
+    answers: dict[str, str | None],
+    *,
+    team_id: str = TEAM_ID,
+) -> dict[str, Any]:
+    """The submission of a modal the app opened (`view` as views.open returned it, e.g.
+    `SlackStandIn.views[id]`): each input block's element gets the value in `answers` under
+    its `action_id` (missing: None, an empty optional input)."""
+    values: dict[str, dict[str, Any]] = {}
+    for block in view.get("blocks", []):
+        if not isinstance(block, dict) or block.get("type") != "input":
+            continue
+        element = block.get("element", {})
+        action_id = element.get("action_id", "")
+        values[block.get("block_id", "")] = {
+            action_id: {
+                "type": element.get("type", "plain_text_input"),
+                "value": answers.get(action_id),
+            }
+        }
+    return {
+        "type": "view_submission",
+        "team": {"id": team_id, "domain": "parley-test"},
+        "user": {"id": user, "username": "someone", "name": "someone", "team_id": team_id},
+        "api_app_id": APP_ID,
+        "token": "legacy-verification-token",
+        "trigger_id": f"{int(time.time())}.{secrets.randbelow(10**9)}.{secrets.token_hex(8)}",
+        "view": {
+            **view,
+            "state": {"values": values},
+            "private_metadata": view.get("private_metadata", ""),
+        },
+        "response_urls": [],
+        "is_enterprise_install": False,
     }

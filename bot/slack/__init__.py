@@ -1,4 +1,5 @@
-"""The Slack gateway, candidate side: people apply by direct message with the Parley app.
+"""The Slack gateway: candidates apply by direct message with the Parley app; employers get
+ranked shortlists there and act on them (`employer/`).
 
 Modules:
 
@@ -7,7 +8,11 @@ Modules:
 * `seen.py`: "have we handled this already?" (event retries, replayed requests, double clicks).
 * `render.py`: Rasa replies as Block Kit messages.
 * `gateway.py`: the conversation: per-person order, `/link`, Rasa, replies, the outbox.
-* `listeners/`: the slack-bolt listeners (DMs, App Home, buttons).
+* `listeners/`: the slack-bolt listeners (DMs, App Home, buttons; `employer.py`: the slash
+  commands `/shortlist` and `/parley-admin`, the shortlist's buttons and modals).
+* `employer/`: the employer side — Block Kit for shortlists and modals (`render.py`), the
+  handlers (`service.py`), notifications to organizations' channels (`notify.py`). The rules
+  themselves live in the `employers` package.
 * `app.py`: the bolt `AsyncApp`, the HTTP Events API endpoint and the Socket Mode handler.
-* `server.py`: the process (`parley serve-slack`).
+* `server.py`: the process (`parley serve-slack`); with a database it runs the employer side.
 """

@@ -1,16 +1,19 @@
 """The two ways Slack reaches the gateway, both ending in the same slack-bolt `AsyncApp`.
 
-* HTTP (Events API): `POST /slack/events`. Every request must carry a valid v0 signature made
-  within the last five minutes (checked here, before parsing); an exact replay of a signed
-  request (same signature again) is refused with 401 too, so a captured request cannot be
-  re-sent inside the window. Bodies are limited in size; malformed bodies get 400.
+* HTTP (Events API): `POST /slack/events` — events, interactivity (buttons, modals) and the
+  employer side's slash commands all use this one URL. Every request must carry a valid v0
+  signature made within the last five minutes (checked here, before parsing); an exact
+  replay of a signed request (same signature again) is refused with 401 too, so a captured
+  request cannot be re-sent inside the window. Bodies are limited in size; malformed bodies
+  get 400.
 * Socket Mode: a websocket opened with the app-level token (`apps.connections.open`); Slack
-  sends envelopes and we acknowledge each by its `envelope_id`. No signature is involved: the
-  connection itself is authenticated.
+  sends envelopes (events, interactivity, slash commands) and we acknowledge each by its
+  `envelope_id`. No signature is involved: the connection itself is authenticated.
 
 In both, the payload is reduced to its canonical form (`payloads.canonical`) — what is not
-Parley's is acknowledged and dropped — and deduplicated (`event_id`, or user and `action_ts`)
-before bolt sees it. Bolt acknowledges events immediately and runs listeners in the
+Parley's is acknowledged and dropped — and deduplicated (`event_id`, user and `action_ts`,
+a command's or a modal submission's `trigger_id`) before bolt sees it. Bolt acknowledges
+events immediately and runs listeners in the
 background (`process_before_response=False`); the listeners only queue work.
 """
 
@@ -20,7 +23,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from aiohttp import web
@@ -38,6 +41,9 @@ from bot.slack import payloads
 from bot.slack.gateway import SlackGateway
 from bot.slack.listeners import register
 
+if TYPE_CHECKING:
+    from bot.slack.employer.service import EmployerSlack
+
 logger = logging.getLogger("parley.slack")
 
 EVENTS_PATH = "/slack/events"
@@ -45,9 +51,10 @@ MAX_BODY_BYTES = 256 * 1024  # Slack's payloads are a few KiB
 SIGNATURE_TTL_S = 2 * payloads.MAX_TIMESTAMP_SKEW_S + 60  # a signature is usable this long
 
 
-def build_bolt_app(gateway: SlackGateway) -> AsyncApp:
-    """The bolt app with Parley's listeners. Signatures are checked by the HTTP endpoint
-    before bolt (bolt only ever sees canonical bodies), so bolt's own check is off."""
+def build_bolt_app(gateway: SlackGateway, employer: EmployerSlack | None = None) -> AsyncApp:
+    """The bolt app with Parley's listeners (the employer side's too when `employer` is
+    given: it needs the database). Signatures are checked by the HTTP endpoint before bolt
+    (bolt only ever sees canonical bodies), so bolt's own check is off."""
     app = AsyncApp(
         name="parley",
         client=gateway.client,
@@ -65,7 +72,7 @@ def build_bolt_app(gateway: SlackGateway) -> AsyncApp:
         gateway.stats.errors += 1
         logger.error("slack listener failed: %s", type(error).__name__)
 
-    register(app, gateway)
+    register(app, gateway, employer)
     return app
 
 
@@ -100,15 +107,18 @@ async def dispatch(gateway: SlackGateway, bolt: AsyncApp, body: Any, mode: str) 
 
 
 def _parse(raw: bytes, content_type: str) -> Any:
-    """The JSON payload of an Events API or interactivity request; ValueError when broken."""
+    """The payload of an Events API, interactivity or slash-command request; ValueError when
+    broken."""
     text = raw.decode("utf-8")
     mime = content_type.split(";", 1)[0].strip().lower()
     if mime == "application/x-www-form-urlencoded":
-        form = parse_qs(text, keep_blank_values=True, max_num_fields=20, strict_parsing=False)
+        form = parse_qs(text, keep_blank_values=True, max_num_fields=30, strict_parsing=False)
         payload = form.get("payload")
-        if not payload:
-            raise ValueError("no payload")
-        return json.loads(payload[0])
+        if payload:  # interactivity: the JSON payload in one field
+            return json.loads(payload[0])
+        if form.get("command"):  # a slash command: one field per value
+            return {key: values[0] for key, values in form.items() if values}
+        raise ValueError("no payload")
     return json.loads(text)
 
 
@@ -187,7 +197,7 @@ class ParleySocketModeHandler(AsyncSocketModeHandler):
     async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
         started = time.time()
         try:
-            if req.type in ("events_api", "interactive"):
+            if req.type in ("events_api", "interactive", "slash_commands"):
                 response = await dispatch(self.gateway, self.app, req.payload, "socket_mode")
             else:
                 self.gateway.stats.dropped += 1

@@ -8,6 +8,10 @@ a new body from the few fields Parley uses, each checked for type and format, an
 and drops everything else (other event types, channels, unknown interactions). The same form
 is used in HTTP and Socket Mode, so both modes behave identically.
 
+The employer side adds three shapes: the slash commands `/shortlist` and `/parley-admin`
+(form fields, no `type`), submissions of its modals (`callback_id` `employer_*`, text inputs
+only) and presses on its buttons (`action_id` `employer_*`).
+
 Signatures (HTTP mode): Slack signs `v0:<timestamp>:<body>` with HMAC-SHA256 and the app's
 signing secret. A request is accepted only with a valid signature and a timestamp within five
 minutes of now; the caller additionally refuses a signature it has already seen (an exact
@@ -29,13 +33,24 @@ CHANNEL_RE = re.compile(r"^[CDG][A-Z0-9]{1,30}$")
 BOT_RE = re.compile(r"^B[A-Z0-9]{1,30}$")
 TS_RE = re.compile(r"^\d{1,12}\.\d{1,8}$")
 ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
-# Parley's own actions only: the buttons under replies and the App Home's start button.
-ACTION_ID_RE = re.compile(r"^(?:parley_button_\d{1,4}|parley_home_start)$")
+# Parley's own actions only: the buttons under replies, the App Home's start button and the
+# employer side's buttons (shortlist rows, pages).
+ACTION_ID_RE = re.compile(r"^(?:parley_button_\d{1,4}|parley_home_start|employer_[a-z_]{1,30})$")
+# The employer side's slash commands and modals (bot/slack/employer/).
+COMMANDS = frozenset({"/shortlist", "/parley-admin"})
+CALLBACK_ID_RE = re.compile(r"^employer_[a-z_]{1,30}$")
+VIEW_ID_RE = re.compile(r"^V[A-Z0-9]{1,30}$")
+VIEW_HASH_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+INPUT_TYPES = frozenset({"plain_text_input", "number_input"})
 
 MAX_TEXT_CHARS = 100_000  # Slack's own limit is 40,000; `bot.inbound.prepare` says "too long"
 MAX_VALUE_CHARS = 2_000  # Block Kit button value limit
 MAX_BLOCKS = 50
 MAX_SECTION_CHARS = 3_000
+MAX_COMMAND_TEXT_CHARS = 4_000  # a slash command's arguments; longer ones read as empty
+MAX_METADATA_CHARS = 3_000  # a view's private_metadata (Slack's limit)
+MAX_INPUT_CHARS = 3_000  # a plain_text_input's value (Slack's limit)
+MAX_VIEW_INPUTS = 10
 
 
 def verify_signature(
@@ -253,6 +268,105 @@ def _block_actions(body: dict[str, Any]) -> dict[str, Any] | None:
     return out
 
 
+def _command(body: dict[str, Any]) -> dict[str, Any] | None:
+    """A slash command (`/shortlist`, `/parley-admin`): Slack posts it form-encoded, one field
+    per value, with no `type`. Over-long arguments become empty ones (the command then shows
+    its usage) rather than being dropped without a word."""
+    command = body.get("command")
+    if not isinstance(command, str) or command not in COMMANDS:
+        return None
+    team = _str(body.get("team_id"), TEAM_RE)
+    user = _str(body.get("user_id"), USER_RE)
+    trigger = _str(body.get("trigger_id"), ID_RE)
+    if team is None or user is None or trigger is None:
+        return None
+    text = body.get("text", "")
+    if not isinstance(text, str) or len(text) > MAX_COMMAND_TEXT_CHARS:
+        text = ""
+    out: dict[str, Any] = {
+        "command": command,
+        "text": text,
+        "team_id": team,
+        "user_id": user,
+        "trigger_id": trigger,
+    }
+    channel = _str(body.get("channel_id"), CHANNEL_RE)
+    if channel is not None:
+        out["channel_id"] = channel
+    app_id = _str(body.get("api_app_id"), ID_RE)
+    if app_id is not None:
+        out["api_app_id"] = app_id
+    return out
+
+
+def _view_values(state: Any) -> dict[str, dict[str, dict[str, Any]]] | None:
+    """A modal's input values: `{block_id: {action_id: {"type", "value"}}}`, text inputs only."""
+    if not isinstance(state, dict):
+        return None
+    values = state.get("values", {})
+    if not isinstance(values, dict) or len(values) > MAX_VIEW_INPUTS:
+        return None
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for block_id, actions in values.items():
+        if _str(block_id, ID_RE) is None or not isinstance(actions, dict) or len(actions) != 1:
+            return None
+        ((action_id, element),) = actions.items()
+        if _str(action_id, ID_RE) is None or not isinstance(element, dict):
+            return None
+        element_type = element.get("type")
+        value = element.get("value")
+        if element_type not in INPUT_TYPES:
+            return None
+        if value is not None and (not isinstance(value, str) or len(value) > MAX_INPUT_CHARS):
+            return None
+        out[block_id] = {action_id: {"type": element_type, "value": value}}
+    return out
+
+
+def _view_submission(body: dict[str, Any]) -> dict[str, Any] | None:
+    """A modal of the employer side submitted (`callback_id` `employer_*`)."""
+    user = body.get("user")
+    team = body.get("team")
+    view = body.get("view")
+    if not isinstance(user, dict) or not isinstance(view, dict):
+        return None
+    user_id = _str(user.get("id"), USER_RE)
+    team_id = _str(user.get("team_id"), TEAM_RE)
+    if team_id is None and isinstance(team, dict):
+        team_id = _str(team.get("id"), TEAM_RE)
+    callback_id = _str(view.get("callback_id"), CALLBACK_ID_RE)
+    view_id = _str(view.get("id"), VIEW_ID_RE)
+    values = _view_values(view.get("state"))
+    if None in (user_id, team_id, callback_id, view_id) or values is None:
+        return None
+    metadata = view.get("private_metadata", "")
+    if not isinstance(metadata, str) or len(metadata) > MAX_METADATA_CHARS:
+        return None
+    clean_view: dict[str, Any] = {
+        "id": view_id,
+        "type": "modal",
+        "callback_id": callback_id,
+        "private_metadata": metadata,
+        "state": {"values": values},
+    }
+    view_hash = _str(view.get("hash"), VIEW_HASH_RE)
+    if view_hash is not None:
+        clean_view["hash"] = view_hash
+    out: dict[str, Any] = {
+        "type": "view_submission",
+        "team": {"id": team_id},
+        "user": {"id": user_id, "team_id": team_id},
+        "view": clean_view,
+    }
+    trigger = _str(body.get("trigger_id"), ID_RE)
+    if trigger is not None:
+        out["trigger_id"] = trigger
+    app_id = _str(body.get("api_app_id"), ID_RE)
+    if app_id is not None:
+        out["api_app_id"] = app_id
+    return out
+
+
 def canonical(body: Any) -> dict[str, Any] | None:
     """The payload reduced to what Parley handles, or None: acknowledge it and do nothing."""
     if not isinstance(body, dict):
@@ -262,6 +376,10 @@ def canonical(body: Any) -> dict[str, Any] | None:
         return _event_callback(body)
     if payload_type == "block_actions":
         return _block_actions(body)
+    if payload_type == "view_submission":
+        return _view_submission(body)
+    if payload_type is None and "command" in body:
+        return _command(body)
     return None
 
 
@@ -269,10 +387,19 @@ def dedupe_key(body: dict[str, Any]) -> str | None:
     """What identifies a delivery of this (canonical) payload: Slack sends an event again when
     it got no answer in time (with X-Slack-Retry-Num), and an action delivered twice has the
     same user and action_ts. (Two presses are two actions; `SlackGateway.on_button` accepts
-    only the first answer per message.)"""
+    only the first answer per message.) A slash command or a modal submission delivered twice
+    has the same trigger id."""
     if body.get("type") == "event_callback":
         return "event:" + str(body["event_id"])
     if body.get("type") == "block_actions":
         action = body["actions"][0]
         return f"action:{body['user']['id']}:{action['action_ts']}"
+    if body.get("type") == "view_submission":
+        # Not the view's hash: a modal submitted again after we showed input errors keeps
+        # its hash, and that second submission must be handled. Each submission has its own
+        # trigger id.
+        trigger = body.get("trigger_id")
+        return f"view:{body['view']['id']}:{trigger}" if trigger else None
+    if "command" in body:  # each invocation has its own trigger id
+        return f"command:{body['trigger_id']}"
     return None

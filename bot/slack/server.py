@@ -5,6 +5,10 @@ Start-up order: the HTTP listener comes up first (`GET /healthz` answers 503 "st
 bot's name) and do events flow — over Socket Mode when the app-level token is set (no public
 URL needed), else over HTTP at `POST /slack/events`. A rejected token is a configuration
 error, not something to retry: one clear log line and exit code 3.
+
+With a database (always in `parley serve-slack`) the employer side runs too: `/shortlist`,
+`/parley-admin`, the shortlist's buttons and modals (`bot.slack.employer`), and a loop that
+posts organizations' notifications to their channels every `notify_interval_s`.
 """
 
 from __future__ import annotations
@@ -67,6 +71,7 @@ class SlackConfig:
     host: str = "127.0.0.1"
     port: int = 8083
     outbox_interval_s: float = 2.0
+    notify_interval_s: float = 5.0  # employer notifications: collect and post this often
     ping_interval_s: float = 10.0
     max_pending: int = 100
 
@@ -145,12 +150,19 @@ class SlackService:
             linker=linker,
             queues=ChatQueues(max_pending=config.max_pending),
         )
-        self.bolt = build_bolt_app(self.gateway)
+        # The employer side (shortlists, decisions, notifications) needs the database.
+        self.employer: Any = None
+        if db is not None:
+            from bot.slack.employer.service import EmployerSlack
+
+            self.employer = EmployerSlack(db, self.client)
+        self.bolt = build_bolt_app(self.gateway, self.employer)
         self.identity: dict[str, str] | None = None
         self.port = 0
         self._runner: web.AppRunner | None = None
         self._socket: ParleySocketModeHandler | None = None
         self._outbox: Any = None
+        self.notifications: Any = None
 
     @property
     def url(self) -> str:
@@ -206,6 +218,12 @@ class SlackService:
                     interval_s=self.config.outbox_interval_s,
                 )
                 self._outbox.start()
+                from bot.slack.employer.notify import EmployerNotifications
+
+                self.notifications = EmployerNotifications(
+                    self.db, self.client, interval_s=self.config.notify_interval_s
+                )
+                self.notifications.start()
         except BaseException:
             await self.stop()
             raise
@@ -223,9 +241,14 @@ class SlackService:
         }
 
     async def stop(self) -> None:
+        if self.notifications is not None:
+            await self.notifications.stop()
+            self.notifications = None
         if self._outbox is not None:
             await self._outbox.stop()
             self._outbox = None
+        if self.employer is not None:
+            await self.employer.close()
         if self._socket is not None:
             with contextlib.suppress(Exception):
                 await self._socket.close_async()

@@ -18,7 +18,7 @@ import aiohttp
 
 from bot.rasa_client import RasaClient
 from bot.slack.server import SlackConfig, SlackService
-from parley.slack_standin import SlackStandIn
+from parley.slack_standin import TEAM_ID, SlackStandIn, slash_command
 from tests.web.fake_rasa import FakeRasa
 
 USER = "U0CANDIDATE1"
@@ -48,11 +48,25 @@ class Env:
     async def post(self, payload: Any, **kw: Any) -> tuple[int, str]:
         return await self.standin.post_event(self.http, self.events_url, payload, **kw)
 
+    async def command(
+        self, user: str, command: str, text: str = "", *, team_id: str = TEAM_ID, **kw: Any
+    ) -> tuple[int, str]:
+        """A slash command as Slack posts it (form-encoded, signed unless `headers`)."""
+        fields = slash_command(user, command, text, team_id=team_id)
+        return await self.standin.post_form(self.http, self.events_url, fields, **kw)
+
+    @property
+    def employer(self) -> Any:
+        """The employer side (`EmployerSlack`; only with a database)."""
+        return self.service.employer
+
     async def settle(self) -> None:
         """Let queued work finish (bolt runs listeners in the background)."""
         for _ in range(3):
             await asyncio.sleep(0.05)
             await self.service.gateway.queues.drain(10)
+            if self.service.employer is not None:
+                await self.service.employer.drain(10)
 
 
 @asynccontextmanager
