@@ -144,6 +144,10 @@ class Settings:
     )
     slack_host: str = field(default_factory=lambda: _env("PARLEY_SLACK_HOST", "127.0.0.1"))
     slack_port: int = field(default_factory=lambda: int(_env("PARLEY_SLACK_PORT", "8083")))
+    # Employer notifications (README, "Employers"): collected and posted this often.
+    slack_notify_interval_s: float = field(
+        default_factory=lambda: float(_env("PARLEY_SLACK_NOTIFY_INTERVAL_S", "5"))
+    )
 
     # ---- scheduling (README, "Booking interviews")
     # Reminders before a booked interview, e.g. "24h,1h" or "90m"; empty: no reminders.

@@ -85,6 +85,7 @@ class SlackConfig:
             api_url=settings.slack_api_url,
             host=settings.slack_host,
             port=settings.slack_port,
+            notify_interval_s=max(0.5, float(settings.slack_notify_interval_s)),
         )
 
     def check(self) -> None:
