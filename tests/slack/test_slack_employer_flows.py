@@ -9,7 +9,6 @@ import copy
 import json
 import logging
 import random
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -106,28 +105,23 @@ def test_shortlist_over_socket_mode(db: Database, rasa: FakeRasa) -> None:
     run(scenario())
 
 
-def test_a_thousand_interviews_within_slacks_seconds(db: Database, rasa: FakeRasa) -> None:
-    """The ack never waits for the database; the first page follows quickly."""
+def test_a_thousand_interviews_rank_and_page(db: Database, rasa: FakeRasa) -> None:
+    """With 1,000 completed interviews the ack still comes first ("Working on…", before any
+    database work) and the first page of `top 50` holds the best eight of seven pages. How
+    fast is the benchmark's business (`parley bench shortlist`), not a timed test's."""
     make_org_member(db, ORG, TEAM_ID, RECRUITER, "recruiter")
     ids = make_applications(db, 1000)
 
     async def scenario() -> None:
         async with slack_env(rasa, db=db) as env:
-            started = time.monotonic()
             status, text = await env.command(RECRUITER, "/shortlist", f"{JOB} top 50")
-            acked = time.monotonic() - started
             assert status == 200 and text.startswith("Working on the shortlist")
-            await env.standin.wait_for(lambda: bool(shortlist_posts(env, RECRUITER)), 10)
-            posted = time.monotonic() - started
+            await env.standin.wait_for(lambda: bool(shortlist_posts(env, RECRUITER)), 30)
             (page,) = shortlist_posts(env, RECRUITER)
             lines = ranked_lines(page)
             assert len(lines) == 8 and "*90/100*" in lines[0]  # the best (ties: earliest)
             assert ids[-1][:8] in json.dumps(page.args["blocks"])
             assert "page 1/7" in page.args["blocks"][1]["elements"][0]["text"]
-            print(f"/shortlist with 1,000 interviews: ack {acked * 1000:.0f} ms, "
-                  f"first page posted {posted * 1000:.0f} ms")  # fmt: skip
-            assert acked < 1.0, acked
-            assert posted < 3.0, posted
             await env.standin.wait_shared(1)
 
     run(scenario())
