@@ -116,7 +116,7 @@ def render_text(shortlist: Any) -> str:
         return "\n".join([*head, "", "No applications match."])
     lines = [*head, ""]
     for row in shortlist.rows:
-        who = row.name or "(name not shown)"
+        who = row.name or "(no name given)"
         lines.append(
             f"{row.rank:>3}. {row.ref}  score {_score(row.score)}  {who}  "
             f"[{row.interview_status}, {row.stage}]"
