@@ -85,6 +85,14 @@ def _str(value: Any, pattern: re.Pattern[str] | None = None, max_len: int = 200)
     return value
 
 
+def _copy_ids(body: dict[str, Any], out: dict[str, Any], *keys: str) -> None:
+    """Copy the optional id fields `keys` that are well-formed (the rest is left out)."""
+    for key in keys:
+        value = _str(body.get(key), ID_RE)
+        if value is not None:
+            out[key] = value
+
+
 def _text(value: Any) -> str | None:
     if isinstance(value, str) and len(value) <= MAX_TEXT_CHARS:
         return value
@@ -178,9 +186,7 @@ def _event_callback(body: dict[str, Any]) -> dict[str, Any] | None:
         "event_id": event_id,
         "event": clean_event,
     }
-    app_id = _str(body.get("api_app_id"), ID_RE)
-    if app_id is not None:
-        out["api_app_id"] = app_id
+    _copy_ids(body, out, "api_app_id")
     event_time = body.get("event_time")
     if isinstance(event_time, int) and not isinstance(event_time, bool):
         out["event_time"] = event_time
@@ -241,12 +247,7 @@ def _block_actions(body: dict[str, Any]) -> dict[str, Any] | None:
         "user": {"id": user_id, "team_id": team_id},
         "actions": [clean_action],
     }
-    trigger = _str(body.get("trigger_id"), ID_RE)
-    if trigger is not None:
-        out["trigger_id"] = trigger
-    app_id = _str(body.get("api_app_id"), ID_RE)
-    if app_id is not None:
-        out["api_app_id"] = app_id
+    _copy_ids(body, out, "trigger_id", "api_app_id")
     container = body.get("container")
     channel = body.get("channel")
     channel_id = _str(channel.get("id"), CHANNEL_RE) if isinstance(channel, dict) else None
@@ -293,9 +294,7 @@ def _command(body: dict[str, Any]) -> dict[str, Any] | None:
     channel = _str(body.get("channel_id"), CHANNEL_RE)
     if channel is not None:
         out["channel_id"] = channel
-    app_id = _str(body.get("api_app_id"), ID_RE)
-    if app_id is not None:
-        out["api_app_id"] = app_id
+    _copy_ids(body, out, "api_app_id")
     return out
 
 
@@ -358,12 +357,7 @@ def _view_submission(body: dict[str, Any]) -> dict[str, Any] | None:
         "user": {"id": user_id, "team_id": team_id},
         "view": clean_view,
     }
-    trigger = _str(body.get("trigger_id"), ID_RE)
-    if trigger is not None:
-        out["trigger_id"] = trigger
-    app_id = _str(body.get("api_app_id"), ID_RE)
-    if app_id is not None:
-        out["api_app_id"] = app_id
+    _copy_ids(body, out, "trigger_id", "api_app_id")
     return out
 
 
