@@ -31,9 +31,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
+from nlu.matching import JobMatch, match
 from privacy.audit import log_employer_read
 from privacy.preferences import employer_may_see_profile
 from screening.interview import Mode, Status, definition_of
+from screening.job_fit import profile_of
 from screening.job_schema import is_scored
 from storage.db import Database
 from storage.models import (
@@ -247,6 +249,11 @@ class Row:
     booking: dict[str, Any] | None
     finished_at: str | None
     channel: str | None
+    # How the answers to this application fit the job's requirements (nlu.matching: skills,
+    # experience, place, salary; 0–100 with one reason per factor). None when the job has no
+    # `matching:` section, the answers say nothing it can use, or the candidate opted out.
+    job_match: int | None = None
+    job_match_reasons: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -274,6 +281,17 @@ def pct(value: float | None) -> int | None:
     if value is None:
         return None
     return max(0, min(100, math.floor(value * 100 + 0.5)))
+
+
+def _job_match(s: Session, app: Application) -> JobMatch | None:
+    """The job match of one application, from that application's own answers only."""
+    matching = definition_of(app.job).matching
+    if matching is None:
+        return None
+    profile = profile_of(s, app.candidate_id, application_id=app.id)
+    if profile.is_empty():
+        return None
+    return match(profile, app.job.slug, app.job.title, matching)
 
 
 def iso(value: datetime | None) -> str | None:
@@ -628,6 +646,7 @@ class ShortlistService:
             questions = _questions(app, given, scores.get(app.id, {}), explanations, c.ai_opt_out)
             latest = max(given.values(), key=lambda v: _aware(v[2]), default=None)
             visible = employer_may_see_profile(s, candidate, organization_id)
+            fit = None if c.ai_opt_out else _job_match(s, app)
             rows.append(
                 Row(
                     rank=start + offset + 1,
@@ -650,6 +669,8 @@ class ShortlistService:
                     booking=bookings.get(app.id),
                     finished_at=iso(c.finished_at),
                     channel=latest[1] if latest else None,
+                    job_match=pct(fit.score) if fit is not None else None,
+                    job_match_reasons=fit.reasons() if fit is not None else [],
                 )
             )
         # Logged after every row is read: an access-log row pending in the session would make

@@ -136,6 +136,8 @@ def render_text(shortlist: Any) -> str:
             lines.append(f"      interview {b['status']}: {b['starts_at']} with {b['interviewer']}")
         if row.finished_at:
             lines.append(f"      finished {row.finished_at}")
+        if row.job_match is not None:
+            lines.append(f"      job match {row.job_match}%: " + "; ".join(row.job_match_reasons))
     return "\n".join(lines)
 
 

@@ -16,12 +16,18 @@ from storage.repositories import CandidateRepository, JobRepository
 TOP_N = 3
 
 
-def profile_of(s: Any, candidate_id: str) -> CandidateProfile:
+def profile_of(
+    s: Any, candidate_id: str, *, application_id: str | None = None
+) -> CandidateProfile:
     """Build a profile from every profile-tagged answer the candidate gave in real
     applications (newest wins). Practice answers are left out: a practice run is for trying
-    answers out, not a statement to match jobs on — and not an application."""
+    answers out, not a statement to match jobs on — and not an application.
+
+    `application_id` limits the profile to that one application's answers: what an employer
+    may match on is what the candidate told *them*, never answers given to another
+    organization."""
     profile = CandidateProfile()
-    rows = s.execute(
+    stmt = (
         select(Answer, Application)
         .join(Application, Answer.application_id == Application.id)
         .where(
@@ -30,7 +36,10 @@ def profile_of(s: Any, candidate_id: str) -> CandidateProfile:
             Answer.status == "answered",
         )
         .order_by(Answer.answered_at)
-    ).all()
+    )
+    if application_id is not None:
+        stmt = stmt.where(Application.id == application_id)
+    rows = s.execute(stmt).all()
     for answer, app in rows:
         questions = {q.id: q for q in definition_of(app.job).questions}
         question = questions.get(answer.question_id)

@@ -182,6 +182,16 @@ def test_shortlist_page_stays_within_slack_limits_and_escapes() -> None:
     assert "<!channel>" not in render.fallback_text(shortlist)
 
 
+def test_job_match_is_shown_with_its_reasons_escaped() -> None:
+    shortlist = _shortlist(2, page=1, pages=1)
+    shortlist["rows"][0].update(
+        job_match=76, job_match_reasons=["You mention 4 of 5 skills", "<!here> 6 years"]
+    )
+    text = json.dumps(render.shortlist_blocks(shortlist))
+    assert "Job match 76% (You mention 4 of 5 skills; &lt;!here&gt; 6 years)" in text
+    assert text.count("Job match") == 1  # the second row has none: nothing is shown
+
+
 def test_empty_shortlist_says_so() -> None:
     shortlist = _shortlist(0, page=1, pages=1)
     blocks = render.shortlist_blocks(shortlist)

@@ -206,6 +206,10 @@ def _row_context(row: Any) -> str:
     channel = _get(row, "channel")
     if channel:
         parts.append(f"via {escape(str(channel))}")
+    fit = _get(row, "job_match")
+    if fit is not None:
+        reasons = "; ".join(str(r) for r in _get(row, "job_match_reasons") or [])
+        parts.append(f"Job match {fit}%" + (f" ({escape(clip(reasons, 400))})" if reasons else ""))
     return " · ".join(parts)
 
 
