@@ -27,6 +27,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from privacy.audit import log_employer_read
 from privacy.reviews import CORRECTION, DECISION_REVIEW
 from scheduling.intervals import stored_utc
 from screening.interview import definition_of
@@ -385,14 +386,33 @@ def pending(db: Database, limit: int = 50) -> list[tuple[int, str, str]]:
         return [(row_id, channels[org_id], text) for row_id, org_id, text in rows]
 
 
-def mark_sent(db: Database, notification_id: int, *, now: datetime | None = None) -> None:
-    """Delivered: never sent again."""
+def mark_sent(
+    db: Database,
+    notification_id: int,
+    *,
+    channel: str | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Delivered: never sent again. A notification about an application told the employer
+    something about the candidate (that they finished, their score, a booking), so it is
+    written to the candidate's access log like any other employer read, in the same
+    transaction; the actor is the channel it was posted to."""
     with db.transaction() as s:
         row = s.get(EmployerNotification, notification_id)
-        if row is not None and row.sent_at is None:
-            row.sent_at = _now(now)
-            row.attempts += 1
-            row.last_error = None
+        if row is None or row.sent_at is not None:
+            return
+        row.sent_at = _now(now)
+        row.attempts += 1
+        row.last_error = None
+        app = s.get(Application, row.application_id) if row.application_id else None
+        if app is not None:
+            log_employer_read(
+                s,
+                app,
+                actor=f"slack-channel:{channel or 'unknown'}",
+                purpose=f"notification: {row.kind}",
+                action="was notified about your application",
+            )
 
 
 def mark_failed(db: Database, notification_id: int, error_code: str) -> None:

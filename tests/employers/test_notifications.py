@@ -12,6 +12,7 @@ from sqlalchemy import select
 from employers.notifications import MAX_ATTEMPTS, collect, mark_failed, mark_sent, pending
 from storage.db import Database
 from storage.models import (
+    AccessLogEntry,
     Application,
     Booking,
     BookingInvitation,
@@ -222,8 +223,16 @@ def test_delivery_sent_failed_and_given_up(db: Database) -> None:
         (CHANNEL, first[:8]), (CHANNEL, second[:8])]
     sent_id, failing_id = waiting[0][0], waiting[1][0]
 
-    mark_sent(db, sent_id)
+    mark_sent(db, sent_id, channel=CHANNEL)
+    mark_sent(db, sent_id, channel=CHANNEL)  # twice: still one access-log entry
     assert [row[0] for row in pending(db)] == [failing_id]
+    with db.transaction() as s:  # the candidate can see that the employer was told
+        (entry,) = s.scalars(select(AccessLogEntry)).all()
+        assert entry.candidate_id == s.get(Application, first).candidate_id
+        assert entry.actor == f"slack-channel:{CHANNEL}" and entry.actor_kind == "employer"
+        assert entry.action == "was notified about your application"
+        assert entry.resource == f"application:{first}"
+        assert entry.purpose == "notification: completed"
     for attempt in range(1, MAX_ATTEMPTS):
         mark_failed(db, failing_id, "channel_not_found")
         assert [row[0] for row in pending(db)] == [failing_id], attempt

@@ -73,7 +73,9 @@ class EmployerNotifications:
                 except Exception as exc:  # network trouble: retried next round
                     await self._failed(notification_id, channel, type(exc).__name__, broken)
                     continue
-                await asyncio.to_thread(notifications.mark_sent, self.db, notification_id)
+                await asyncio.to_thread(
+                    notifications.mark_sent, self.db, notification_id, channel=channel
+                )
                 self.stats.sent += 1
                 sent += 1
             return sent
