@@ -12,30 +12,16 @@ Exit codes: 0 done; 1 not found or refused; 2 bad input.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
-from parley.settings import load_settings
+from parley.cli_support import fail, open_db
 
 orgs_app = typer.Typer(
     help="Organizations: their Slack workspaces, notification channels and members' roles.",
     no_args_is_help=True,
 )
-
-
-def _db() -> Any:
-    from storage.db import Database
-    from storage.migrate import upgrade
-
-    settings = load_settings()
-    upgrade(settings.database_url)
-    return Database.from_settings(settings)
-
-
-def _fail(message: str, code: int = 1) -> NoReturn:
-    typer.echo(message, err=True)
-    raise typer.Exit(code)
 
 
 def _audit(db: Any, action: str, organization_id: int | None, detail: str) -> None:
@@ -57,9 +43,9 @@ def _run(action: Any) -> Any:
     try:
         return action()
     except (UnknownOrganization, UnknownWorkspace, WorkspaceTaken, LastAdmin) as exc:
-        _fail(str(exc), 1)
+        fail(str(exc), 1)
     except ValueError as exc:
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
 
 
 @orgs_app.command("list")
@@ -69,7 +55,7 @@ def orgs_list(
     """Organizations with their Slack workspaces, channels and member counts."""
     from employers.orgs import OrgDirectory
 
-    db = _db()
+    db = open_db()
     try:
         rows = OrgDirectory(db).organizations()
     finally:
@@ -102,7 +88,7 @@ def orgs_link_slack(
     """Link a Slack workspace to an organization (a workspace belongs to one only)."""
     from employers.orgs import OrgDirectory
 
-    db = _db()
+    db = open_db()
     try:
         directory = OrgDirectory(db)
         _run(lambda: directory.link_workspace(org, team, channel=channel))
@@ -122,12 +108,12 @@ def orgs_unlink_slack(
     """Unlink a Slack workspace; its members lose access."""
     from employers.orgs import OrgDirectory
 
-    db = _db()
+    db = open_db()
     try:
         directory = OrgDirectory(db)
         org = _run(lambda: directory.organization_of_team(team))
         if not _run(lambda: directory.unlink_workspace(team)):
-            _fail(f"workspace {team} is not linked", 1)
+            fail(f"workspace {team} is not linked", 1)
         _audit(db, "unlink_slack", org[0] if org else None, f"unlink {team}")
     finally:
         db.dispose()
@@ -143,7 +129,7 @@ def orgs_channel(
     from employers.orgs import OrgDirectory
 
     target = None if channel.lower() == "off" else channel
-    db = _db()
+    db = open_db()
     try:
         directory = OrgDirectory(db)
         _run(lambda: directory.set_channel(team, target))
@@ -162,7 +148,7 @@ def orgs_members(
     """Members of an organization and their roles (Slack ids)."""
     from employers.orgs import OrgDirectory
 
-    db = _db()
+    db = open_db()
     try:
         rows = _run(lambda: OrgDirectory(db).members(org))
     finally:
@@ -187,7 +173,7 @@ def orgs_add_member(
     from employers.orgs import OrgDirectory
     from privacy.audit import admin_actor
 
-    db = _db()
+    db = open_db()
     try:
         directory = OrgDirectory(db)
         message = _run(lambda: directory.add_member(team, user, role, by=admin_actor()))
@@ -207,11 +193,11 @@ def orgs_remove_member(
     from employers.orgs import OrgDirectory
     from privacy.audit import admin_actor
 
-    db = _db()
+    db = open_db()
     try:
         directory = OrgDirectory(db)
         if not _run(lambda: directory.remove_member(team, user, by=admin_actor())):
-            _fail(f"{user} is not a member in workspace {team}", 1)
+            fail(f"{user} is not a member in workspace {team}", 1)
         org = directory.organization_of_team(team)
         _audit(db, "remove_member", org[0] if org else None, f"remove {user}")
     finally:

@@ -14,12 +14,13 @@ import json
 import os
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, NoReturn
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
 
-from parley.settings import Settings, load_settings
+from parley.cli_support import fail, open_db
+from parley.settings import load_settings
 
 calendars_app = typer.Typer(
     help="Interviewers and their calendars (working hours, time zone, CalDAV or ICS).",
@@ -28,19 +29,6 @@ calendars_app = typer.Typer(
 bookings_app = typer.Typer(help="Booked interviews.", no_args_is_help=True)
 
 _APP_REF = re.compile(r"^[a-f0-9]{4,32}$")
-
-
-def _db(settings: Settings) -> Any:
-    from storage.db import Database
-    from storage.migrate import upgrade
-
-    upgrade(settings.database_url)
-    return Database.from_settings(settings)
-
-
-def _fail(message: str, code: int = 1) -> NoReturn:
-    typer.echo(message, err=True)
-    raise typer.Exit(code)
 
 
 @calendars_app.command("add")
@@ -88,12 +76,12 @@ def calendars_add(
     from scheduling.interviewers import InterviewerError, Interviewers, InterviewerSpec
 
     if caldav and ics:
-        _fail("give --caldav or --ics, not both", 2)
+        fail("give --caldav or --ics, not both", 2)
     password = None
     if password_env:
         password = os.environ.get(password_env)
         if not password:
-            _fail(f"the environment variable {password_env} is not set", 2)
+            fail(f"the environment variable {password_env} is not set", 2)
     kind, url = ("caldav", caldav) if caldav else (("ics", ics) if ics else ("none", None))
     spec = InterviewerSpec(
         slug=interviewer, organization=org, name=name, timezone=timezone, hours=hours,
@@ -109,16 +97,16 @@ def calendars_add(
                                    calendar_name=calendar, timeout=10.0)
             busy = source.busy(now, now + timedelta(days=14), timezone)
         except CalendarUnavailable as exc:
-            _fail(f"cannot read the calendar: {exc} (nothing saved; --no-check to save anyway)")
+            fail(f"cannot read the calendar: {exc} (nothing saved; --no-check to save anyway)")
         except ValueError as exc:
-            _fail(str(exc), 2)
+            fail(str(exc), 2)
         typer.echo(f"calendar read: {len(busy)} busy period(s) in the next 14 days")
     settings = load_settings()
-    db = _db(settings)
+    db = open_db(settings)
     try:
         Interviewers(db).add(spec, replace=replace)
     except InterviewerError as exc:
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
     finally:
         db.dispose()
     typer.echo(f"interviewer {interviewer} saved ({kind} calendar)")
@@ -131,7 +119,7 @@ def calendars_list(
     """Interviewers, their hours and calendars (never passwords)."""
     from scheduling.interviewers import Interviewers
 
-    db = _db(load_settings())
+    db = open_db(load_settings())
     try:
         rows = Interviewers(db).listing()
     finally:
@@ -156,13 +144,13 @@ def calendars_remove(interviewer: Annotated[str, typer.Argument()]) -> None:
     """Stop offering an interviewer's time (their booked interviews stay)."""
     from scheduling.interviewers import Interviewers
 
-    db = _db(load_settings())
+    db = open_db(load_settings())
     try:
         found = Interviewers(db).deactivate(interviewer)
     finally:
         db.dispose()
     if not found:
-        _fail(f"no interviewer {interviewer!r}")
+        fail(f"no interviewer {interviewer!r}")
     typer.echo(f"interviewer {interviewer} will not be offered any more")
 
 
@@ -185,8 +173,8 @@ def bookings_list(
     from storage.models import Application, Booking, Job
 
     if job is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", job):
-        _fail("--job must be a job id such as backend-engineer", 2)
-    db = _db(load_settings())
+        fail("--job must be a job id such as backend-engineer", 2)
+    db = open_db(load_settings())
     now = datetime.now(UTC)
     try:
         with db.transaction() as s:
@@ -247,19 +235,19 @@ def bookings_invite(
     from storage.models import Application
 
     if not _APP_REF.fullmatch(application) or len(application) < 8:
-        _fail("give an application id (at least its first 8 characters)", 2)
-    db = _db(load_settings())
+        fail("give an application id (at least its first 8 characters)", 2)
+    db = open_db(load_settings())
     try:
         with db.transaction() as s:
             ids = list(s.scalars(select(Application.id).where(
                 Application.id.startswith(application))).all())
         if len(ids) != 1:
-            _fail("no such application" if not ids else "that reference is ambiguous")
+            fail("no such application" if not ids else "that reference is ambiguous")
         outcome = SchedulingChat(db).invite(ids[0])
     finally:
         db.dispose()
     if outcome != "invited":
-        _fail(f"not invited: {outcome}")
+        fail(f"not invited: {outcome}")
     typer.echo("invited: the candidate gets the invitation on their chat channel")
 
 
@@ -277,16 +265,16 @@ def bookings_cancel(
     from storage.models import Booking, BookingInvitation
 
     if not _APP_REF.fullmatch(booking) or len(booking) < 8:
-        _fail("give a booking id (at least its first 8 characters)", 2)
-    db = _db(load_settings())
+        fail("give a booking id (at least its first 8 characters)", 2)
+    db = open_db(load_settings())
     try:
         with db.transaction() as s:
             ids = list(s.scalars(select(Booking.id).where(Booking.id.startswith(booking))).all())
         if len(ids) != 1:
-            _fail("no such booking" if not ids else "that reference is ambiguous")
+            fail("no such booking" if not ids else "that reference is ambiguous")
         done = BookingService(db).cancel(ids[0], by="employer")
         if done is None:
-            _fail("that booking is not active")
+            fail("that booking is not active")
         with db.transaction() as s:
             for invitation in s.scalars(select(BookingInvitation).where(
                     BookingInvitation.application_id == done.application_id)):

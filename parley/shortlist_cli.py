@@ -14,25 +14,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
-from parley.settings import load_settings
-
-
-def _db() -> Any:
-    from storage.db import Database
-    from storage.migrate import upgrade
-
-    settings = load_settings()
-    upgrade(settings.database_url)
-    return Database.from_settings(settings)
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    typer.echo(message, err=True)
-    raise typer.Exit(code)
+from parley.cli_support import fail, open_db
 
 
 def cli_actor() -> str:
@@ -53,7 +39,7 @@ def _organization(db: Any, job: str, org: str | None) -> int:
             found = s.scalar(select(Organization.id).where(Organization.slug == org))
             if found is None:
                 known = ", ".join(s.scalars(select(Organization.slug).order_by(Organization.slug)))
-                _fail(f"No organization `{org}`. Organizations: {known or 'none yet'}", 1)
+                fail(f"No organization `{org}`. Organizations: {known or 'none yet'}", 1)
             return int(found)
         orgs = list(
             s.execute(
@@ -66,10 +52,10 @@ def _organization(db: Any, job: str, org: str | None) -> int:
         )
         if not orgs:
             jobs = ", ".join(s.scalars(select(Job.slug).where(Job.is_current).order_by(Job.slug)))
-            _fail(f"No job `{job}`. Jobs: {jobs or 'none yet'}", 1)
+            fail(f"No job `{job}`. Jobs: {jobs or 'none yet'}", 1)
         if len(orgs) > 1:
             names = ", ".join(slug for _, slug in orgs)
-            _fail(f"Job `{job}` exists in several organizations ({names}): give --org.", 2)
+            fail(f"Job `{job}` exists in several organizations ({names}): give --org.", 2)
         return int(orgs[0][0])
 
 
@@ -179,14 +165,14 @@ def shortlist_cmd(
             page_size=page_size,
         )
     except UsageError as exc:
-        _fail(exc.problem or str(exc), 2)
-    db = _db()
+        fail(exc.problem or str(exc), 2)
+    db = open_db()
     try:
         organization_id = _organization(db, query.job, org)
         try:
             result = ShortlistService(db).build(organization_id, query, actor=cli_actor())
         except UnknownJob as exc:
-            _fail(str(exc).replace("`", ""), 1)
+            fail(str(exc).replace("`", ""), 1)
         if chart is not None:
             from employers.chart import distribution_png
 
@@ -195,7 +181,7 @@ def shortlist_cmd(
                     distribution_png(result.scores, result.cutoff, f"{result.job_title} — scores")
                 )
             except OSError as exc:
-                _fail(f"Could not write the chart to {chart}: {exc.strerror or exc}", 1)
+                fail(f"Could not write the chart to {chart}: {exc.strerror or exc}", 1)
         if as_json:
             typer.echo(json.dumps(result.to_json(), indent=2))
         else:
