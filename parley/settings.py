@@ -53,6 +53,20 @@ class Settings:
     redis_port: int = field(default_factory=lambda: int(_env("PARLEY_REDIS_PORT", "6379")))
     redis_db: int = field(default_factory=lambda: int(_env("PARLEY_REDIS_DB", "0")))
     lock_prefix: str = field(default_factory=lambda: _env("PARLEY_LOCK_PREFIX", "parley"))
+    # ---- scale-out (README, "Scaling"): `parley run --profile prod --replicas N` starts N Rasa
+    # servers and N action servers. Gateways reach every Rasa replica listed in
+    # PARLEY_RASA_URLS (comma-separated; default: the one at rasa_host:rasa_port) and route
+    # each sender to one of them by consistent hashing (bot/replicas.py).
+    replicas: int = field(default_factory=lambda: int(_env("PARLEY_REPLICAS", "1")))
+    rasa_urls_list: str = field(default_factory=lambda: _env("PARLEY_RASA_URLS", ""))
+    # The Rasa model every replica must serve (its model_id); a replica serving another is not
+    # routed to. Empty: the model most replicas serve.
+    rasa_model_id: str = field(default_factory=lambda: _env("PARLEY_RASA_MODEL_ID", ""))
+    # How long a gateway waits for Rasa's answer to one message before retrying it once
+    # (same message id, so it is never processed twice).
+    rasa_timeout_s: float = field(
+        default_factory=lambda: float(_env("PARLEY_RASA_TIMEOUT_S", "30"))
+    )
     jobs_dir: Path = field(default_factory=lambda: Path(_env("PARLEY_JOBS_DIR", "jobs")))
     models_dir: Path = field(default_factory=lambda: Path(_env("PARLEY_MODELS_DIR", "models")))
     rasa_venv: Path = field(default_factory=lambda: Path(_env("PARLEY_RASA_VENV", ".venv-rasa")))
@@ -124,9 +138,7 @@ class Settings:
     )
     # The gateway's own HTTP listener: /healthz always, the webhook in webhook mode.
     telegram_host: str = field(default_factory=lambda: _env("PARLEY_TELEGRAM_HOST", "127.0.0.1"))
-    telegram_port: int = field(
-        default_factory=lambda: int(_env("PARLEY_TELEGRAM_PORT", "8082"))
-    )
+    telegram_port: int = field(default_factory=lambda: int(_env("PARLEY_TELEGRAM_PORT", "8082")))
 
     # ---- Slack, candidate side (README, "Slack"): starts when the bot token is set
     slack_bot_token: str = field(default_factory=lambda: _env("PARLEY_SLACK_BOT_TOKEN", ""))
@@ -205,6 +217,12 @@ class Settings:
         return f"http://{self.rasa_host}:{self.rasa_port}"
 
     @property
+    def rasa_urls(self) -> tuple[str, ...]:
+        """Every Rasa replica a gateway may route to (at least one)."""
+        urls = tuple(u.strip().rstrip("/") for u in self.rasa_urls_list.split(",") if u.strip())
+        return urls or (self.rasa_url,)
+
+    @property
     def action_endpoint(self) -> str:
         return f"http://{self.actions_host}:{self.actions_port}/webhook"
 
@@ -232,7 +250,7 @@ class Settings:
 
 
 def parse_offsets(text: str) -> tuple[int, ...]:
-    """"24h,1h,30m" → (1440, 60, 30). Raises ValueError naming the bad part."""
+    """ "24h,1h,30m" → (1440, 60, 30). Raises ValueError naming the bad part."""
     import re
 
     out: set[int] = set()

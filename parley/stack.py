@@ -32,7 +32,8 @@ def free_port() -> int:
 
 
 def isolated_settings(base: Settings, var_dir: Path, **overrides: object) -> Settings:
-    """Settings for a private stack: its own var dir, SQLite files and free ports."""
+    """Settings for a private stack: its own var dir, SQLite files and free ports (one per
+    Rasa replica when `replicas` > 1)."""
     var_dir.mkdir(parents=True, exist_ok=True)
     values: dict[str, object] = {
         "var_dir": var_dir,
@@ -46,7 +47,40 @@ def isolated_settings(base: Settings, var_dir: Path, **overrides: object) -> Set
         "slack_port": free_port(),
     }
     values.update(overrides)
+    replicas = int(values.get("replicas", base.replicas))  # type: ignore[call-overload]
+    if replicas > 1 and "rasa_urls_list" not in overrides:
+        host = str(values.get("rasa_host", base.rasa_host))
+        ports = [int(values["rasa_port"])] + [free_port() for _ in range(replicas - 1)]  # type: ignore[call-overload]
+        values["rasa_urls_list"] = ",".join(f"http://{host}:{p}" for p in ports)
     return dataclasses.replace(base, **values)  # type: ignore[arg-type]
+
+
+def rasa_replica_urls(settings: Settings) -> list[str]:
+    """The Rasa replicas this stack runs: PARLEY_RASA_URLS when set, else `replicas`
+    consecutive ports from PARLEY_RASA_PORT (5005, 5006, …)."""
+    if settings.rasa_urls_list.strip():
+        return list(settings.rasa_urls)
+    return [
+        f"http://{settings.rasa_host}:{settings.rasa_port + i}" for i in range(settings.replicas)
+    ]
+
+
+def check_replicas(settings: Settings) -> None:
+    """Replicas share their conversations through the tracker and lock stores, so they need
+    the production profile (PostgreSQL + Redis): SQLite and the in-memory lock store belong
+    to one process. Raises ValueError with what to do."""
+    if settings.replicas < 1 or settings.replicas > 16:
+        raise ValueError(f"--replicas must be between 1 and 16 (got {settings.replicas})")
+    if settings.replicas > 1 and settings.profile != "prod":
+        raise ValueError(
+            "--replicas needs --profile prod (PostgreSQL tracker store, Redis lock store): "
+            "the embedded profile keeps conversations in one process."
+        )
+    if settings.replicas > 1 and settings.database_url.startswith("sqlite"):
+        raise ValueError(
+            "--replicas needs a PostgreSQL DATABASE_URL: several action servers writing one "
+            "SQLite file would queue behind its single writer."
+        )
 
 
 def worker_process(settings: Settings) -> Process:
@@ -66,8 +100,35 @@ def worker_process(settings: Settings) -> Process:
     return Process("worker", [sys.executable, "-m", "parley", "worker"], "", env)
 
 
-def build_supervisor(settings: Settings, *, web: bool = True) -> Supervisor:
-    processes = [actions_process(settings), rasa_process(settings)]
+def build_supervisor(
+    settings: Settings,
+    *,
+    web: bool = True,
+    restart: bool = False,
+    echo=print,  # type: ignore[no-untyped-def]
+) -> Supervisor:
+    """Every process of a stack. With `settings.replicas` = N > 1: N Rasa servers (rasa-1 …
+    rasa-N, each on its own port) and N action servers (actions-1 … actions-N, sharing the
+    actions port); the gateways get every Rasa URL and route each sender to one of them."""
+    from parley.supervisor import model_id_of
+    from parley.training import model_path
+
+    check_replicas(settings)
+    urls = rasa_replica_urls(settings)
+    many = len(urls) > 1
+    settings = dataclasses.replace(
+        settings,
+        rasa_urls_list=",".join(urls),
+        rasa_model_id=settings.rasa_model_id or model_id_of(model_path(settings)),
+    )
+    processes: list[Process] = []
+    for i in range(settings.replicas):
+        processes.append(actions_process(settings, name=f"actions-{i + 1}" if many else "actions"))
+    for i, url in enumerate(urls):
+        port = int(url.rsplit(":", 1)[1].split("/")[0])
+        processes.append(
+            rasa_process(settings, name=f"rasa-{i + 1}" if many else "rasa", port=port)
+        )
     if web:
         processes.append(web_process(settings))
     if web and settings.voice_enabled:
@@ -77,4 +138,4 @@ def build_supervisor(settings: Settings, *, web: bool = True) -> Supervisor:
     if web and settings.slack_enabled:
         processes.append(slack_process(settings))
     processes.append(worker_process(settings))
-    return Supervisor(settings, processes, settings.var_dir / "log")
+    return Supervisor(settings, processes, settings.var_dir / "log", restart=restart, echo=echo)

@@ -11,9 +11,11 @@ import contextlib
 import os
 import re
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +38,15 @@ class Process:
     # reported and left off; the rest of Parley keeps running.
     optional: bool = False
     failed: str = ""
+    # Ready only once this text is in its log as well (action servers share one port, so the
+    # health URL alone cannot tell which of them answered).
+    ready_log: str = ""
+    # Shares its port with its siblings (SO_REUSEPORT): the port may already be ours.
+    shared_port: bool = False
+    # When the supervisor restarted it (monotonic seconds), for the crash-loop budget.
+    restarts: list[float] = field(default_factory=list)
+    gave_up: bool = False
+    log_offset: int = 0
 
 
 _LOG_PREFIX = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ [\w.]+ ")
@@ -70,8 +81,28 @@ def tracker_key(settings: Settings) -> str:
     return base64.b64encode(MasterKey.load(settings).derive_key("tracker")).decode("ascii")
 
 
-def rasa_process(settings: Settings) -> Process:
+def model_id_of(path: Path) -> str:
+    """The model_id Rasa reports for a trained model (its archive's metadata.json): gateways
+    route only to replicas that serve this one (bot/replicas.py)."""
+    import json
+    import tarfile
+
+    try:
+        with tarfile.open(path, "r:gz") as archive:
+            for member in archive:
+                if member.name.lstrip("/") == "metadata.json":
+                    handle = archive.extractfile(member)
+                    if handle is not None:
+                        return str(json.load(handle).get("model_id") or "")
+    except (OSError, tarfile.TarError, ValueError):
+        return ""
+    return ""
+
+
+def rasa_process(settings: Settings, *, name: str = "rasa", port: int | None = None) -> Process:
+    """One Rasa server; with replicas, one per port (all on the same tracker and lock store)."""
     prepare_sqlite_tracker(settings.tracker_url)
+    port = settings.rasa_port if port is None else port
     env = rasa_env(
         {
             # rasa_ext (the encrypted tracker store) is imported from the repository root.
@@ -90,18 +121,18 @@ def rasa_process(settings: Settings) -> Process:
         "--model", str(model_path(settings)),
         "--endpoints", str(settings.endpoints_file),
         "--credentials", str(settings.root / "credentials.yml"),
-        "--interface", settings.rasa_host, "--port", str(settings.rasa_port),
+        "--interface", settings.rasa_host, "--port", str(port),
     ]  # fmt: skip
-    return Process("rasa", argv, settings.rasa_url + "/", env)
+    return Process(name, argv, f"http://{settings.rasa_host}:{port}/", env)
 
 
-def actions_process(settings: Settings) -> Process:
+def actions_process(settings: Settings, *, name: str = "actions") -> Process:
+    """One action server (parley/serve_actions.py); replicas share the actions port."""
     env = dict(os.environ)
     env.update({"SANIC_HOST": settings.actions_host, "PYTHONUNBUFFERED": "1"})
-    argv = [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port",
-            str(settings.actions_port)]  # fmt: skip
+    argv = [sys.executable, "-m", "parley", "serve-actions"]
     base = f"http://{settings.actions_host}:{settings.actions_port}"
-    return Process("actions", argv, base + "/health", env)
+    return Process(name, argv, base + "/health", env, ready_log="Worker ready", shared_port=True)
 
 
 def web_process(settings: Settings) -> Process:
@@ -153,27 +184,101 @@ def voice_process(settings: Settings) -> Process:
 
 
 class Supervisor:
-    def __init__(self, settings: Settings, processes: list[Process], log_dir: Path) -> None:
+    """Starts the processes, waits until each is ready, and (with `restart=True`, as
+    `parley run` and the fault tests use it) starts again any that dies — the job a container
+    orchestrator's restart policy does in production. A process that dies more than
+    `RESTART_BUDGET` times within `RESTART_WINDOW_S` is given up on (a crash loop)."""
+
+    RESTART_BUDGET = 5
+    RESTART_WINDOW_S = 60.0
+
+    def __init__(
+        self,
+        settings: Settings,
+        processes: list[Process],
+        log_dir: Path,
+        *,
+        restart: bool = False,
+        echo=print,  # type: ignore[no-untyped-def]
+    ) -> None:
         self.settings = settings
         self.processes = processes
         self.log_dir = log_dir
+        self.restart = restart
+        self.echo = echo
+        self._stopping = threading.Event()
+        self._watcher: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def _spawn(self, proc: Process) -> None:
+        proc.log_path = self.log_dir / f"{proc.name}.log"
+        log = open(proc.log_path, "ab")  # noqa: SIM115 - handed to the child
+        proc.log_offset = log.tell()
+        proc.popen = subprocess.Popen(
+            proc.argv,
+            cwd=self.settings.root,
+            env={**proc.env, **_settings_env(self.settings)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
 
     def start(self, timeout_s: float = 240.0, echo=print) -> None:  # type: ignore[no-untyped-def]
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        self._check_ports()
+        self._stopping.clear()
         for proc in self.processes:
-            proc.log_path = self.log_dir / f"{proc.name}.log"
-            log = open(proc.log_path, "ab")  # noqa: SIM115 - handed to the child
-            proc.popen = subprocess.Popen(
-                proc.argv,
-                cwd=self.settings.root,
-                env={**proc.env, **_settings_env(self.settings)},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            log.close()
-            echo(f"  starting {proc.name:8} (pid {proc.popen.pid}, log {proc.log_path})")
+            self._spawn(proc)
+            echo(f"  starting {proc.name:8} (pid {proc.popen.pid}, log {proc.log_path})")  # type: ignore[union-attr]
         self.wait_ready(timeout_s, echo)
+        if self.restart and self._watcher is None:
+            self._watcher = threading.Thread(target=self._watch, name="supervisor", daemon=True)
+            self._watcher.start()
+
+    def _check_ports(self) -> None:
+        """Refuse to start on a port something else holds. Action servers bind theirs with
+        SO_REUSEPORT, so a leftover action server from another run would otherwise silently
+        share their traffic."""
+        seen: set[tuple[str, int]] = set()
+        for proc in self.processes:
+            if not proc.health_url:
+                continue
+            url = httpx.URL(proc.health_url)
+            key = (url.host, url.port or 80)
+            if key in seen:
+                continue
+            seen.add(key)
+            if not _port_free(*key):
+                raise StartupError(
+                    f"port {key[1]} on {key[0]} is in use ({proc.name}): is another Parley "
+                    "running? Stop it or choose other ports (README, Configuration)."
+                )
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(0.5):
+            for proc in self.processes:
+                if self._stopping.is_set():
+                    return
+                if proc.popen is None or proc.popen.poll() is None or proc.failed:
+                    continue
+                if proc.gave_up:
+                    continue
+                with self._lock:
+                    if self._stopping.is_set():
+                        return
+                    now = time.monotonic()
+                    proc.restarts = [t for t in proc.restarts if now - t < self.RESTART_WINDOW_S]
+                    if len(proc.restarts) >= self.RESTART_BUDGET:
+                        proc.gave_up = True
+                        self.echo(f"  gave up  {proc.name:8} (died {len(proc.restarts) + 1} "
+                                  f"times within {self.RESTART_WINDOW_S:.0f} s)")  # fmt: skip
+                        continue
+                    code = proc.popen.returncode
+                    proc.restarts.append(now)
+                    self._spawn(proc)
+                    self.echo(f"  restart  {proc.name:8} (exited with {code}; "
+                              f"pid {proc.popen.pid})")  # fmt: skip
 
     def wait_ready(self, timeout_s: float, echo=print) -> None:  # type: ignore[no-untyped-def]
         deadline = time.monotonic() + timeout_s
@@ -196,6 +301,8 @@ class Supervisor:
                         pending.remove(proc)
                         echo(f"  ready    {proc.name:8} (running)")
                         continue
+                    if proc.ready_log and proc.ready_log not in self._new_log(proc):
+                        continue
                     try:
                         if client.get(proc.health_url).status_code == 200:
                             pending.remove(proc)
@@ -207,6 +314,28 @@ class Supervisor:
                     raise StartupError(f"not ready after {timeout_s:.0f}s: {names}")
                 if pending:
                     time.sleep(0.5)
+
+    def ready(self, proc: Process) -> bool:
+        """Whether `proc` (e.g. a restarted one) is running and ready again."""
+        if proc.popen is None or proc.popen.poll() is not None:
+            return False
+        if proc.ready_log and proc.ready_log not in self._new_log(proc):
+            return False
+        if not proc.health_url:
+            return True
+        try:
+            return httpx.get(proc.health_url, timeout=2.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    @staticmethod
+    def _new_log(proc: Process) -> str:
+        """What this run of the process wrote to its log (the log is appended to)."""
+        if proc.log_path is None or not proc.log_path.exists():
+            return ""
+        with open(proc.log_path, "rb") as handle:
+            handle.seek(proc.log_offset)
+            return handle.read().decode(errors="replace")
 
     def reason(self, proc: Process) -> str:
         """Why an optional process stopped: its last log line that says so ("… rejected …")."""
@@ -236,6 +365,12 @@ class Supervisor:
 
     def stop(self, timeout_s: float = 20.0) -> None:
         """SIGTERM everything (gateways first), then SIGKILL what is left after the timeout."""
+        self._stopping.set()
+        with self._lock:  # a restart in progress finishes first; none starts after this
+            pass
+        if self._watcher is not None:
+            self._watcher.join(5)
+            self._watcher = None
         for proc in reversed(self.processes):
             if proc.popen and proc.popen.poll() is None:
                 _signal_group(proc.popen, signal.SIGTERM)
@@ -249,20 +384,45 @@ class Supervisor:
                 _signal_group(proc.popen, signal.SIGKILL)
                 proc.popen.wait(5)
 
-    def kill(self, name: str) -> None:
-        """Hard-kill one process (used by restart tests)."""
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Signal one process's group (SIGKILL: the fault tests' kill -9; SIGSTOP/SIGCONT:
+        a stalled process). With `restart=True` a killed process is started again."""
         for proc in self.processes:
             if proc.name == name and proc.popen and proc.popen.poll() is None:
-                _signal_group(proc.popen, signal.SIGKILL)
-                proc.popen.wait(10)
+                with self._lock:  # not while the watcher is restarting it
+                    _signal_group(proc.popen, sig)
+                    if sig == signal.SIGKILL:
+                        proc.popen.wait(10)
 
     def exited(self) -> list[Process]:
+        """Processes that stopped and are not (or no longer) being restarted."""
         return [
-            p for p in self.processes if p.popen and p.popen.poll() is not None and not p.failed
+            p
+            for p in self.processes
+            if p.popen
+            and p.popen.poll() is not None
+            and not p.failed
+            and (p.gave_up or not self.restart)
         ]
+
+    def names(self, prefix: str) -> list[str]:
+        """The processes called `prefix` or `prefix-N` (the replicas of one kind)."""
+        return [p.name for p in self.processes if re.fullmatch(rf"{prefix}(-\d+)?", p.name)]
 
     def get(self, name: str) -> Process | None:
         return next((p for p in self.processes if p.name == name), None)
+
+
+def _port_free(host: str, port: int) -> bool:
+    """Whether nothing listens on host:port (a plain bind, without SO_REUSEPORT)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def _signal_group(popen: subprocess.Popen[bytes], sig: int) -> None:
@@ -279,6 +439,10 @@ def _settings_env(settings: Settings) -> dict[str, str]:
         "PARLEY_PROFILE": settings.profile,
         "PARLEY_RASA_HOST": settings.rasa_host,
         "PARLEY_RASA_PORT": str(settings.rasa_port),
+        "PARLEY_RASA_URLS": ",".join(settings.rasa_urls),
+        "PARLEY_RASA_MODEL_ID": settings.rasa_model_id,
+        "PARLEY_RASA_TIMEOUT_S": str(settings.rasa_timeout_s),
+        "PARLEY_REPLICAS": str(settings.replicas),
         "PARLEY_ACTIONS_HOST": settings.actions_host,
         "PARLEY_ACTIONS_PORT": str(settings.actions_port),
         "PARLEY_WEB_HOST": settings.web_host,
