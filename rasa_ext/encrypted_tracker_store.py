@@ -83,6 +83,20 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
         # Fail before connecting: a missing key must stop the server, never degrade it.
         self._cipher = EventCipher(load_key())
         super().__init__(*args, **kwargs)
+        self._reconnecting_engine()
+
+    def _reconnecting_engine(self) -> None:
+        """The same engine with `pool_pre_ping`: a pooled connection the database dropped
+        (PostgreSQL restarted, a connection killed, a fail-over) is replaced before use,
+        instead of failing the next turn. Rasa's own engine has no such check. It costs one
+        round trip per checkout."""
+        import sqlalchemy as sa
+        from rasa.core.tracker_store import create_engine_kwargs
+
+        url = self.engine.url
+        self.engine.dispose()
+        self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
     async def _retrieve(
         self, sender_id: str, fetch_events_from_all_sessions: bool
