@@ -16,13 +16,14 @@ whole team, and who may read a candidate's data is decided by the shortlist, not
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -357,6 +358,31 @@ def _no_time(s: Session, orgs: set[int], since: datetime) -> Iterable[dict[str, 
 
 
 # --------------------------------------------------------------------------- delivering
+# pg_try_advisory_lock key for "a gateway is posting notifications" (any fixed 64-bit number
+# unique to this use).
+DELIVERY_LOCK_KEY = 0x7061726C65790009
+
+
+@contextlib.contextmanager
+def delivery_round(db: Database) -> Iterator[bool]:
+    """Whether this process may post notifications now: with several Slack gateway replicas
+    on one PostgreSQL database only one posts at a time (a session-level advisory lock, held
+    on its own connection for the round), so a pending row is never posted by two replicas
+    at once. The others skip the round. SQLite is one process's database: always True."""
+    if db.engine.dialect.name != "postgresql":
+        yield True
+        return
+    with db.engine.connect() as conn:
+        got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": DELIVERY_LOCK_KEY})
+                   .scalar())  # fmt: skip
+        try:
+            yield got
+        finally:
+            if got:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": DELIVERY_LOCK_KEY})
+                conn.commit()
+
+
 def pending(db: Database, limit: int = 50) -> list[tuple[int, str, str]]:
     """Undelivered notifications, oldest first, as (id, channel id, text), for
     organizations that (still) have a channel. An organization linked to several

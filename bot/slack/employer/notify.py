@@ -50,35 +50,48 @@ class EmployerNotifications:
 
         async with self._lock:
             self.stats.rounds += 1
-            await asyncio.to_thread(notifications.collect, self.db)
-            items = await asyncio.to_thread(notifications.pending, self.db)
-            sent = 0
-            broken: set[str] = set()
-            for notification_id, channel, text in items:
-                if channel in broken:
-                    continue
-                outgoing = plain(text)
-                try:
-                    await self.client.chat_postMessage(
-                        channel=channel,
-                        text=outgoing.text,
-                        blocks=outgoing.blocks,
-                        unfurl_links=False,
-                        unfurl_media=False,
-                    )
-                except SlackApiError as exc:
-                    code = str(exc.response.get("error", "unknown")) if exc.response else "unknown"
-                    await self._failed(notification_id, channel, code[:100], broken)
-                    continue
-                except Exception as exc:  # network trouble: retried next round
-                    await self._failed(notification_id, channel, type(exc).__name__, broken)
-                    continue
-                await asyncio.to_thread(
-                    notifications.mark_sent, self.db, notification_id, channel=channel
+            round_ = notifications.delivery_round(self.db)
+            if not await asyncio.to_thread(round_.__enter__):
+                # Another Slack gateway replica is posting this round.
+                await asyncio.to_thread(round_.__exit__, None, None, None)
+                return 0
+            try:
+                return await self._deliver()
+            finally:
+                await asyncio.to_thread(round_.__exit__, None, None, None)
+
+    async def _deliver(self) -> int:
+        from employers import notifications
+
+        await asyncio.to_thread(notifications.collect, self.db)
+        items = await asyncio.to_thread(notifications.pending, self.db)
+        sent = 0
+        broken: set[str] = set()
+        for notification_id, channel, text in items:
+            if channel in broken:
+                continue
+            outgoing = plain(text)
+            try:
+                await self.client.chat_postMessage(
+                    channel=channel,
+                    text=outgoing.text,
+                    blocks=outgoing.blocks,
+                    unfurl_links=False,
+                    unfurl_media=False,
                 )
-                self.stats.sent += 1
-                sent += 1
-            return sent
+            except SlackApiError as exc:
+                code = str(exc.response.get("error", "unknown")) if exc.response else "unknown"
+                await self._failed(notification_id, channel, code[:100], broken)
+                continue
+            except Exception as exc:  # network trouble: retried next round
+                await self._failed(notification_id, channel, type(exc).__name__, broken)
+                continue
+            await asyncio.to_thread(
+                notifications.mark_sent, self.db, notification_id, channel=channel
+            )
+            self.stats.sent += 1
+            sent += 1
+        return sent
 
     async def _failed(
         self, notification_id: int, channel: str, code: str, broken: set[str]
