@@ -62,6 +62,7 @@ PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_TURN_TIMEOUT_S = 60.0
 STARTUP_TIMEOUT_S = 240.0
 
+
 class BenchError(RuntimeError):
     """The benchmark could not run (stack failed to start, bad options, no database...)."""
 
@@ -359,19 +360,37 @@ class RunStats:
 
 
 async def drive(
-    base_url: str,
+    base_url: str | Sequence[str],
     conversations: Sequence[Conversation],
     concurrency: int,
     *,
     timeout_s: float = DEFAULT_TURN_TIMEOUT_S,
     echo: Echo = stderr_echo,
     label: str = "",
+    via_gateway: bool = False,
+    expected_model: str = "",
 ) -> RunStats:
     """Run every conversation to its end, at most `concurrency` at a time, timing each turn.
 
-    A conversation stops at its first HTTP error or timeout (its later turns would be
+    `via_gateway`: send each message the way the gateways do (bot/rasa_client.py: the sender's
+    replica by consistent hashing, a message id, the gateways' retries), so an error counted
+    here is one a candidate would have been shown. Otherwise plain POSTs to `base_url` (the
+    starter bot, which has no gateway).
+
+    A conversation stops at its first error or timeout (its later turns would be
     meaningless); such conversations are listed in `aborted`.
     """
+    if via_gateway:
+        return await _drive_via_gateway(
+            [base_url] if isinstance(base_url, str) else list(base_url),
+            conversations,
+            concurrency,
+            timeout_s=timeout_s,
+            echo=echo,
+            label=label,
+            expected_model=expected_model,
+        )
+    assert isinstance(base_url, str)
     stats = RunStats()
     gate = asyncio.Semaphore(max(1, concurrency))
     done = 0
@@ -424,6 +443,67 @@ async def drive(
         started = time.perf_counter()
         try:
             await asyncio.gather(*(one(client, c) for c in conversations))
+        finally:
+            stats.duration_s = time.perf_counter() - started
+            reporter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reporter
+    return stats
+
+
+async def _drive_via_gateway(
+    urls: list[str],
+    conversations: Sequence[Conversation],
+    concurrency: int,
+    *,
+    timeout_s: float,
+    echo: Echo,
+    label: str,
+    expected_model: str,
+) -> RunStats:
+    from bot.rasa_client import RasaClient, RasaUnavailable
+
+    stats = RunStats()
+    gate = asyncio.Semaphore(max(1, concurrency))
+    done = 0
+
+    async def one(rasa: RasaClient, conv: Conversation) -> None:
+        nonlocal done
+        async with gate:
+            for number, turn in enumerate(conv.turns, start=1):
+                started = time.perf_counter()
+                try:
+                    messages = await rasa.send(conv.sender, turn.text)
+                except (RasaUnavailable, httpx.HTTPError, ValueError) as exc:
+                    stats.errors += 1
+                    stats.aborted.add(conv.sender)
+                    stats.note(f"{conv.sender} turn {number}: {type(exc).__name__}: {exc}")
+                    break
+                elapsed = time.perf_counter() - started
+                stats.latencies_s.append(elapsed)
+                stats.by_position[number].append(elapsed)
+                reply = " ".join(m.text for m in messages)
+                if not messages or (turn.expect and turn.expect.lower() not in reply.lower()):
+                    stats.unexpected_replies += 1
+                    stats.note(
+                        f"{conv.sender} turn {number} sent {turn.text[:40]!r}, expected "
+                        f"{turn.expect!r}, got {reply[:160]!r}"
+                    )
+            done += 1
+
+    async def progress() -> None:
+        while True:
+            await asyncio.sleep(5)
+            echo(
+                f"  {label}{done}/{len(conversations)} conversations done, "
+                f"{len(stats.latencies_s)} turns, {stats.errors} errors"
+            )
+
+    async with RasaClient(urls, timeout_s=timeout_s, expected_model=expected_model) as rasa:
+        reporter = asyncio.create_task(progress())
+        started = time.perf_counter()
+        try:
+            await asyncio.gather(*(one(rasa, c) for c in conversations))
         finally:
             stats.duration_s = time.perf_counter() - started
             reporter.cancel()
@@ -525,6 +605,7 @@ class Options:
     jobs_dir: Path | None = None
     timeout_s: float = DEFAULT_TURN_TIMEOUT_S
     keep_logs: bool = False
+    replicas: int = 1
 
 
 @contextlib.contextmanager
@@ -647,17 +728,21 @@ def _import_jobs(database_url: str, jobs_path: Path, echo: Echo) -> None:
 
 
 def _warm_then_measure(
-    url: str,
+    url: str | Sequence[str],
     measured: list[Conversation],
     warm: list[Conversation],
     options: Options,
     echo: Echo,
     label: str,
+    *,
+    via_gateway: bool = False,
+    expected_model: str = "",
 ) -> RunStats:
+    route = {"via_gateway": via_gateway, "expected_model": expected_model}
     if warm:
         echo(f"{label}: warm-up ({len(warm)} conversation(s), not counted)…")
         warm_stats = asyncio.run(
-            drive(url, warm, 1, timeout_s=options.timeout_s, echo=echo, label="warm-up: ")
+            drive(url, warm, 1, timeout_s=options.timeout_s, echo=echo, label="warm-up: ", **route)
         )
         for line in warm_stats.samples:
             echo(f"  warm-up problem: {line}")
@@ -670,6 +755,7 @@ def _warm_then_measure(
             timeout_s=options.timeout_s,
             echo=echo,
             label=f"{label}: ",
+            **route,
         )
     )
     for line in stats.samples:
@@ -712,7 +798,7 @@ def run_parley(base: Settings, options: Options, workdir: Path, echo: Echo) -> d
     ]
 
     with contextlib.ExitStack() as stack:
-        overrides: dict[str, Any] = {"jobs_dir": jobs_path}
+        overrides: dict[str, Any] = {"jobs_dir": jobs_path, "replicas": options.replicas}
         if options.profile == "prod":
             overrides.update(stack.enter_context(_prod_backends(base, tag, echo)))
         settings = isolated_settings(base, workdir / "parley", **overrides)
@@ -721,14 +807,29 @@ def run_parley(base: Settings, options: Options, workdir: Path, echo: Echo) -> d
             _import_jobs(settings.database_url, jobs_path, echo)
         except Exception as exc:  # any database failure means the benchmark cannot run
             raise BenchError(f"cannot prepare the app database: {exc}") from exc
-        supervisor = build_supervisor(settings, web=False)
-        echo("Parley: starting the action server and Rasa (30–60 s)…")
+        try:
+            supervisor = build_supervisor(settings, web=False)
+        except ValueError as exc:  # replicas without the prod profile
+            raise BenchError(str(exc)) from None
+        echo(
+            f"Parley: starting {options.replicas} action server(s) and {options.replicas} "
+            "Rasa server(s) (30–60 s)…"
+        )
         try:
             try:
                 supervisor.start(STARTUP_TIMEOUT_S, echo=echo)
             except (StartupError, OSError) as exc:
                 raise BenchError(f"Parley's stack failed to start: {exc}") from None
-            stats = _warm_then_measure(settings.rasa_url, measured, warm, options, echo, "Parley")
+            stats = _warm_then_measure(
+                supervisor.settings.rasa_urls,
+                measured,
+                warm,
+                options,
+                echo,
+                "Parley",
+                via_gateway=True,
+                expected_model=supervisor.settings.rasa_model_id,
+            )
         finally:
             echo("Parley: stopping the stack…")
             supervisor.stop()
@@ -862,6 +963,8 @@ def run_benchmark(base: Settings, options: Options, echo: Echo = stderr_echo) ->
     """The whole benchmark; returns the JSON document. Raises BenchError when it cannot run."""
     if options.profile not in ("embedded", "prod"):
         raise BenchError(f"unknown profile {options.profile!r} (use embedded or prod)")
+    if options.replicas > 1 and options.profile != "prod":
+        raise BenchError("--replicas needs --profile prod (PostgreSQL + Redis)")
     if options.concurrency < 1 or options.candidates < 1 or options.warmup < 0:
         raise BenchError("--concurrency and --candidates must be at least 1, --warmup at least 0")
     workdir = Path(tempfile.mkdtemp(prefix="parley-bench-"))
@@ -893,6 +996,7 @@ def run_benchmark(base: Settings, options: Options, echo: Echo = stderr_echo) ->
             "python": platform.python_version(),
         },
         "profile": options.profile,
+        "replicas": options.replicas,
         "concurrency": options.concurrency,
         "candidates": options.candidates,
         "warmup": options.warmup,
@@ -905,7 +1009,8 @@ def run_benchmark(base: Settings, options: Options, echo: Echo = stderr_echo) ->
 def summary(doc: dict[str, Any]) -> str:
     """A few human-readable lines for the non-JSON output."""
     lines = [
-        f"Turns benchmark — profile {doc['profile']}, {doc['candidates']} candidates, "
+        f"Turns benchmark — profile {doc['profile']}, {doc.get('replicas', 1)} replica(s), "
+        f"{doc['candidates']} candidates, "
         f"concurrency {doc['concurrency']}"
     ]
     for name in ("parley", "baseline"):

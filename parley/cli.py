@@ -65,24 +65,38 @@ def _import_jobs(settings: Settings, path: Path) -> None:
 def run(
     profile: Annotated[str, typer.Option(help="embedded (SQLite) or prod (PostgreSQL+Redis)")] = "",
     train_model: Annotated[bool, typer.Option("--train/--no-train")] = True,
+    replicas: Annotated[
+        int,
+        typer.Option(help="Rasa servers and action servers to run (needs --profile prod)"),
+    ] = 0,
 ) -> None:
-    """Start the action server, the Rasa server and the web chat; Ctrl-C stops everything."""
+    """Start the action server, the Rasa server and the web chat; Ctrl-C stops everything.
+
+    A process that dies is started again (a crash loop — 5 deaths within a minute — stops
+    Parley with its log's last lines)."""
     import os
 
-    from parley.stack import build_supervisor
+    from parley.stack import build_supervisor, check_replicas
     from parley.supervisor import StartupError
     from parley.training import train
 
     if profile:
         os.environ["PARLEY_PROFILE"] = profile
+    if replicas:
+        os.environ["PARLEY_REPLICAS"] = str(replicas)
     settings = load_settings()
+    try:
+        check_replicas(settings)
+    except ValueError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from None
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     typer.echo(f"Parley — profile '{settings.profile}', database {_redact(settings.database_url)}")
     typer.echo("Importing jobs from " + str(settings.jobs_dir))
     _import_jobs(settings, settings.jobs_dir)
     if train_model:
         train(settings)
-    sup = build_supervisor(settings)
+    sup = build_supervisor(settings, restart=True, echo=typer.echo)
     stopping = False
 
     def _stop(signum: int, _frame: object) -> None:
@@ -99,8 +113,10 @@ def run(
         sup.stop()
         raise typer.Exit(1) from None
     typer.echo("")
-    typer.echo(f"  Action server  http://{settings.actions_host}:{settings.actions_port}")
-    typer.echo(f"  Rasa (REST)    {settings.rasa_url}/webhooks/rest/webhook")
+    many = f" ({settings.replicas} replicas)" if settings.replicas > 1 else ""
+    typer.echo(f"  Action server  http://{settings.actions_host}:{settings.actions_port}{many}")
+    for url in sup.settings.rasa_urls:
+        typer.echo(f"  Rasa (REST)    {url}/webhooks/rest/webhook")
     typer.secho(f"  Web chat       {settings.web_url}", fg="green", bold=True)
     if settings.voice_enabled:
         typer.echo(f"  Phone          {settings.voice_public_base}/voice/incoming "
@@ -119,7 +135,7 @@ def run(
         dead = [p for p in dead if not p.optional]
         if dead:
             for proc in dead:
-                typer.secho(f"{proc.name} stopped unexpectedly:\n{sup.tail(proc)}", fg="red")
+                typer.secho(f"{proc.name} keeps stopping:\n{sup.tail(proc)}", fg="red")
             sup.stop()
             raise typer.Exit(1)
         time.sleep(0.5)
@@ -202,6 +218,16 @@ def serve_voice() -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     run_voice_gateway(load_settings())
+
+
+@app.command("serve-actions", hidden=True)
+def serve_actions_cmd() -> None:
+    """Run one action server on the shared actions port (started by `parley run`, once per
+    replica; several may run at once — see parley/serve_actions.py)."""
+    from parley.serve_actions import serve
+
+    settings = load_settings()
+    serve(settings.actions_host, settings.actions_port)
 
 
 @app.command("call")
@@ -351,13 +377,16 @@ def bench_turns(
     jobs_dir: Annotated[Path | None, typer.Option(help="job files (default: settings)")] = None,
     timeout: Annotated[float, typer.Option(help="seconds before a turn counts as an error")] = 60.0,
     keep_logs: Annotated[bool, typer.Option(help="keep the temp dir with the logs")] = False,
+    replicas: Annotated[
+        int, typer.Option(min=1, max=16, help="Rasa + action-server replicas (prod profile)")
+    ] = 1,
 ) -> None:
     """Drive simulated candidates through whole interviews; report turns/s and latency."""
     from parley.bench_turns import BenchError, Options, run_benchmark, summary
 
     options = Options(concurrency=concurrency, candidates=candidates, job=job, baseline=baseline,
                       profile=profile, warmup=warmup, jobs_dir=jobs_dir, timeout_s=timeout,
-                      keep_logs=keep_logs)  # fmt: skip
+                      keep_logs=keep_logs, replicas=replicas)  # fmt: skip
     try:
         doc = run_benchmark(load_settings(), options)
     except BenchError as exc:
