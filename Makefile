@@ -44,6 +44,7 @@ test: setup
 	bash scripts/ensure-services.sh
 	bash scripts/ensure-browser.sh
 	bash scripts/ensure-audio-tools.sh
+	bash scripts/ensure-compose.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/parley train
 	$(VENV)/bin/pytest -q --timeout 900
