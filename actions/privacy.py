@@ -11,7 +11,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.runtime import call, latest_text, nlu_of, privacy_chat, utter
+from actions.runtime import call, latest_text, nlu_of, privacy_chat, storage_safe, utter
 from screening.commands import PRIVACY_ENTITY, PrivacyCommand, explicit_privacy
 
 
@@ -28,6 +28,7 @@ class ActionPrivacy(Action):
     def name(self) -> str:
         return "action_privacy"
 
+    @storage_safe
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:

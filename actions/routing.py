@@ -17,6 +17,7 @@ from actions.runtime import (
     privacy_chat,
     scheduling_chat,
     service,
+    storage_safe,
     timezone_hint_of,
     utter,
 )
@@ -69,6 +70,7 @@ class ActionStartInterview(Action):
     def name(self) -> str:
         return "action_start_interview"
 
+    @storage_safe
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -92,6 +94,7 @@ class ActionStartPractice(Action):
     def name(self) -> str:
         return "action_start_practice"
 
+    @storage_safe
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -117,6 +120,7 @@ class ActionRoute(Action):
     def name(self) -> str:
         return "action_route"
 
+    @storage_safe
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -170,6 +174,7 @@ class ActionInterviewEnded(Action):
     def name(self) -> str:
         return "action_interview_ended"
 
+    @storage_safe
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:

@@ -3,28 +3,34 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from parley.settings import load_settings
 from screening.assessment import AssessmentService
 from screening.commands import MessageNlu, SpokenAnswer
-from screening.interview import InterviewService
+from screening.interview import STORAGE_FAULT_TEXT, InterviewService, StorageFault
 from screening.job_fit import JobFitService
-from storage.db import Database
+from storage.db import Database, is_storage_fault
 from storage.migrate import upgrade
+from storage.repositories import valid_message_id
 
 if TYPE_CHECKING:
     from privacy.chat import PrivacyChat
     from scheduling.chat import SchedulingChat
 
 T = TypeVar("T")
+A = TypeVar("A", bound=Action)
+log = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=1)
@@ -120,6 +126,63 @@ def speech_of(tracker: Tracker) -> SpokenAnswer | None:
         if event.get("event") == "user":
             return SpokenAnswer.from_metadata(event.get("metadata"))
     return None
+
+
+def message_id_of(tracker: Tracker) -> str | None:
+    """The gateway's id of the latest message (the same on every retry and redelivery of
+    it), passed as message metadata by rasa_ext/rest_channel.py; None when absent or not a
+    well-formed id (storage.repositories.MESSAGE_ID)."""
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "user":
+            metadata = event.get("metadata") or {}
+            value = metadata.get("message_id") if isinstance(metadata, dict) else None
+            return valid_message_id(value)
+    return None
+
+
+def storage_fault_text(exc: BaseException) -> str | None:
+    """What to tell the person when `exc` is a storage fault (the database refused the
+    write or lost the connection); None for any other error, which stays an error."""
+    if isinstance(exc, StorageFault):
+        return exc.text
+    if is_storage_fault(exc):
+        return STORAGE_FAULT_TEXT
+    return None
+
+
+def report_storage_fault(
+    dispatcher: CollectingDispatcher, action: str, exc: BaseException, text: str
+) -> None:
+    """Replace whatever the action uttered before the fault by the one clear message: the
+    person must not see half a turn (a menu whose start never happened)."""
+    log.warning("storage fault in %s: %s", action, type(exc).__name__)
+    dispatcher.messages.clear()
+    dispatcher.utter_message(text=text)
+
+
+RunMethod = Callable[[A, CollectingDispatcher, Tracker, DomainDict], Awaitable[list[EventType]]]
+
+
+def storage_safe(run: RunMethod[A]) -> RunMethod[A]:
+    """For an action's `run`: when the database refuses the work (read-only, full, the
+    connection gone), reply with a clear message and change no slot, instead of failing
+    the request (Rasa would then say nothing at all). Each transaction is all-or-nothing,
+    so nothing is half-written."""
+
+    @functools.wraps(run)
+    async def guarded(
+        self: A, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        try:
+            return await run(self, dispatcher, tracker, domain)
+        except Exception as exc:
+            text = storage_fault_text(exc)
+            if text is None:
+                raise
+            report_storage_fault(dispatcher, self.name(), exc, text)
+            return []
+
+    return guarded
 
 
 def discard_unused_recording(speech: SpokenAnswer | None) -> None:

@@ -13,7 +13,14 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.runtime import call, latest_text, scheduling_chat, timezone_hint_of, utter
+from actions.runtime import (
+    call,
+    latest_text,
+    scheduling_chat,
+    storage_safe,
+    timezone_hint_of,
+    utter,
+)
 
 SCHEDULE_ENTITY = "schedule_arg"
 
@@ -29,6 +36,7 @@ class ActionSchedule(Action):
     def name(self) -> str:
         return "action_schedule"
 
+    @storage_safe
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:

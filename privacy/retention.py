@@ -10,6 +10,10 @@
   policy; their recordings follow the recording rule.
 - Export archives: their files are deleted when their link expires (privacy.export's
   `purge_expired`; the rows stay as "expired" markers until the candidate is purged).
+- Message receipts (idempotency keys, storage.models.MessageReceipt): after
+  `RECEIPT_RETENTION_DAYS`. A retry or redelivery of a message comes within minutes (a
+  channel redelivers for a day at most); older receipts only say when someone wrote. A legal
+  hold keeps them, as it keeps everything.
 
 A candidate under a legal hold keeps everything. Candidates already erased are left to the
 purge of their erasure. Rows are claimed with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so two
@@ -24,7 +28,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from privacy.erasure import remove_from_use
@@ -37,6 +41,8 @@ from storage.models import (
     Application,
     Candidate,
     Job,
+    LegalHold,
+    MessageReceipt,
     Organization,
 )
 
@@ -48,6 +54,7 @@ log = logging.getLogger(__name__)
 DEFAULT_RECORDING_MONTHS = 12
 MAX_RECORDING_MONTHS = 24
 ENDED = ("completed", "knocked_out", "withdrawn")
+RECEIPT_RETENTION_DAYS = 30
 REAL_APPLICATION = "application"
 
 
@@ -57,6 +64,7 @@ class RetentionReport:
     applications: int = 0
     candidates: int = 0
     exports: int = 0
+    receipts: int = 0
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -82,7 +90,31 @@ def apply_retention(db: Database, files: FileStore, *, now: datetime) -> Retenti
     report.exports = purge_expired(db, files, now=now)  # privacy.export's own expiry
     report.recordings = expire_recordings(db, files, now=now)
     report.applications, report.candidates = expire_applications(db, files, now=now)
+    report.receipts = expire_receipts(db, now=now)
     return report
+
+
+def expire_receipts(db: Database, *, now: datetime) -> int:
+    """Delete message receipts older than `RECEIPT_RETENTION_DAYS`, except a held
+    candidate's (a hold keeps everything, even the times their messages arrived)."""
+    held_applications = (
+        select(Application.id)
+        .join(LegalHold, LegalHold.candidate_id == Application.candidate_id)
+        .where(LegalHold.released_at.is_(None))
+    )
+    with db.transaction() as s:
+        result = s.execute(
+            delete(MessageReceipt)
+            .where(
+                MessageReceipt.created_at < now - timedelta(days=RECEIPT_RETENTION_DAYS),
+                MessageReceipt.application_id.not_in(held_applications),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        count = int(result.rowcount or 0)
+    if count:
+        log.info("retention: %d message receipts deleted", count)
+    return count
 
 
 def expire_recordings(db: Database, files: FileStore, *, now: datetime) -> int:

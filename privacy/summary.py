@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from privacy.export import candidate_rows
 from privacy.requests import OPEN_STATUSES, Kind, RequestStatus, complete, open_request
+from privacy.retention import RECEIPT_RETENTION_DAYS
 from privacy.reviews import describe_reason
 from privacy.verification import channel_name, mask_contact
 from storage.db import Database
@@ -90,6 +91,7 @@ _COVERED = {
     "application_reviews",
     "employer_notifications",
     "employer_audit",
+    "message_receipts",
 }
 
 # employer_decisions.kind in the candidate's words (employers/decisions.py writes them).
@@ -472,9 +474,15 @@ def _bookings(s: Session, candidate_id: str) -> list[str]:
 
 def _others(rows: dict[str, list[Any]]) -> list[str]:
     extra = [(name, len(r)) for name, r in rows.items() if name not in _COVERED and r]
-    if not extra:
+    receipts = len(rows.get("message_receipts", []))
+    if not extra and not receipts:
         return []
     lines = ["OTHER RECORDS (export your data to see them in full)"]
+    if receipts:
+        lines.append(
+            f"• Receipts for {receipts} of your interview messages (when each arrived, kept "
+            f"{RECEIPT_RETENTION_DAYS} days, so that a message delivered twice counts once)"
+        )
     lines.extend(f"• {name.replace('_', ' ')}: {count}" for name, count in extra)
     return lines
 

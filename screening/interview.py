@@ -16,6 +16,9 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
 from privacy.consent import stop_processing
 from privacy.notice import (
     ai_disclosure,
@@ -39,10 +42,11 @@ from screening.commands import (
 from screening.job_schema import JobDefinition, assessed_kind, is_scored
 from screening.practice import QuestionOutcome, ScoreView, Timing
 from screening.questions import parse_answer, parse_yes_no, prompt_for
-from storage.db import Database
+from storage.db import Database, is_storage_fault
 from storage.models import (
     Answer,
     Application,
+    Candidate,
     ConsentRecord,
     HandoffRequest,
     InterviewSession,
@@ -53,8 +57,10 @@ from storage.repositories import (
     ApplicationRepository,
     CandidateRepository,
     JobRepository,
+    ReceiptRepository,
     ScoreRepository,
     channel_of,
+    valid_message_id,
 )
 
 if TYPE_CHECKING:
@@ -108,6 +114,38 @@ class Stage(StrEnum):
 class Reply:
     text: str
     buttons: tuple[tuple[str, str], ...] = ()
+
+
+# A message handled before (its receipt exists: a gateway's retry, a channel's redelivery, or
+# two replicas racing on it). Nothing changes; the turn then asks for the current step. Never
+# an empty reply: gateways retry a reply without any message once (bot/rasa_client.py).
+DUPLICATE_TEXT = "Got it — I already have that message."
+# The database refused the write (read-only, full) or lost the connection mid-turn: nothing
+# of this message was stored, so sending it again is safe.
+STORAGE_FAULT_TEXT = (
+    "We couldn't save that just now — nothing was lost. Please send your answer again in a "
+    "minute."
+)
+# The message was handled and committed, but the step after it could not be read: sending
+# the answer again would answer the next question, so the person is asked to say 'repeat'.
+STORAGE_FAULT_AFTER_SAVE_TEXT = (
+    "I got your message, but I couldn't load the next step just now. Please say 'repeat' in a "
+    "minute to continue."
+)
+
+
+class StorageFault(Exception):
+    """A turn the database could not complete (storage.db.is_storage_fault). `saved` says
+    whether the message's own change was committed before the fault; `text` is what the
+    candidate is told. The action server replies with it instead of failing the request."""
+
+    def __init__(self, saved: bool) -> None:
+        super().__init__("saved" if saved else "not saved")
+        self.saved = saved
+
+    @property
+    def text(self) -> str:
+        return STORAGE_FAULT_AFTER_SAVE_TEXT if self.saved else STORAGE_FAULT_TEXT
 
 
 @dataclass(frozen=True)
@@ -514,6 +552,7 @@ class InterviewService:
         value: Any,
         nlu: MessageNlu,
         mode: str | None = None,
+        message_id: str | None = None,
     ) -> TurnResult:
         """Handle what the person said for `slot` (if anything), then ask for what comes next.
 
@@ -522,13 +561,81 @@ class InterviewService:
         When the message switches the form to another run (`/practice` during a real
         interview), the slots that name the run (`job_id`, `interview_mode`) change and the
         new run starts at its own consent step.
+
+        `message_id` (the gateway's id of the message, the same on every retry) makes the
+        turn idempotent: the consent, age, answer and command handlers write a receipt in the
+        transaction that applies the message, and a message whose receipt exists changes
+        nothing (DUPLICATE_TEXT, then the current step is asked). Without it (old callers) a
+        message is simply applied. Privacy commands inside the interview are applied by the
+        privacy dialogue in its own transactions and are not covered: they either ask for a
+        confirmation or a code first, or are harmless to repeat (an export link, a summary).
+
+        Raises StorageFault when the database refuses the work or loses the connection;
+        every transaction is all-or-nothing, so nothing is half-written.
         """
+        message_id = valid_message_id(message_id)
+        handled: list[bool] = []  # one entry once the message's handler has committed
+        try:
+            return self._turn(
+                sender_id,
+                slug,
+                consent=consent,
+                age_ok=age_ok,
+                intro_shown=intro_shown,
+                slot=slot,
+                value=value,
+                nlu=nlu,
+                mode=mode,
+                message_id=message_id,
+                handled=handled,
+            )
+        except Exception as exc:
+            if not is_storage_fault(exc):
+                raise
+            saved = bool(handled) or (
+                message_id is not None and self._seen_despite_fault(sender_id, message_id)
+            )
+            # The error's class only: its text may quote the statement's parameters.
+            log.warning("storage fault in a turn: %s (saved=%s)", type(exc).__name__, saved)
+            raise StorageFault(saved) from exc
+
+    def _seen_despite_fault(self, sender_id: str, message_id: str) -> bool:
+        """After a fault: did the message's transaction commit all the same (the connection
+        dropped while the commit was acknowledged)? Its receipt says so; a database that
+        cannot even be read counts as "not saved"."""
+        try:
+            return self.seen(sender_id, message_id)
+        except Exception as exc:
+            if not is_storage_fault(exc):
+                raise
+            return False
+
+    def seen(self, sender_id: str, message_id: str) -> bool:
+        """Whether a message with this id was already handled for this person."""
+        with self.db.transaction() as s:
+            return ReceiptRepository(s).seen_for_sender(sender_id, message_id)
+
+    def _turn(
+        self,
+        sender_id: str,
+        slug: str | None,
+        *,
+        consent: Any,
+        age_ok: Any,
+        intro_shown: bool,
+        slot: str | None,
+        value: Any,
+        nlu: MessageNlu,
+        mode: str | None,
+        message_id: str | None,
+        handled: list[bool],
+    ) -> TurnResult:
         replies: list[Reply] = []
         slots: dict[str, Any] = {}
         hold = False
         if slot in (None, "answer") and mode != Mode.PRACTICE:
             text = None if value is None or isinstance(value, bool) else str(value)
-            held = self._reconsent_step(sender_id, slug, text, nlu)
+            held = self._reconsent_step(sender_id, slug, text, nlu, message_id)
             if held is not None:
                 if held.slot_value is False:  # refused: processing stopped, the form ends
                     return TurnResult(held.replies, {"answer": None}, None)
@@ -539,16 +646,29 @@ class InterviewService:
         if slot is not None and value is not None and not isinstance(value, bool):
             stage = self.stage(sender_id, slug, consent, age_ok, mode)
             text = str(value)
+            try:
+                if stage == Stage.CONSENT and slot == "consent" and slug:
+                    outcome = self.handle_consent(sender_id, slug, text, nlu, mode, message_id)
+                elif stage == Stage.AGE and slot == "age_confirmed":
+                    outcome = self.handle_age(sender_id, slug, text, nlu, mode, message_id)
+                elif stage == Stage.QUESTION and slot == "answer":
+                    outcome = self.handle_answer(sender_id, slug, text, nlu, mode, message_id)
+                elif message_id is not None and self.seen(sender_id, message_id):
+                    # A retry of the message that completed this step (Rasa lost its turn).
+                    outcome = Outcome().say(DUPLICATE_TEXT)
+                else:  # a value for a step that is already over: nothing to do
+                    outcome = Outcome()
+            except IntegrityError:
+                # Two replicas raced on the same new message and the other one committed
+                # first (a new candidate's sender id, or the receipt itself, is unique).
+                if message_id is None or not self.seen(sender_id, message_id):
+                    raise
+                outcome = Outcome().say(DUPLICATE_TEXT)
+            handled.append(True)
             if stage == Stage.CONSENT and slot == "consent" and slug:
-                outcome = self.handle_consent(sender_id, slug, text, nlu, mode)
                 consent = slots["consent"] = outcome.slot_value
             elif stage == Stage.AGE and slot == "age_confirmed":
-                outcome = self.handle_age(sender_id, slug, text, nlu, mode)
                 age_ok = slots["age_confirmed"] = outcome.slot_value
-            elif stage == Stage.QUESTION and slot == "answer":
-                outcome = self.handle_answer(sender_id, slug, text, nlu, mode)
-            else:  # a value for a step that is already over: nothing to do
-                outcome = Outcome()
             replies += outcome.replies
             hold = outcome.hold
             if slot == "answer" or slots.get(slot) is None:
@@ -564,15 +684,41 @@ class InterviewService:
                     age_confirmed=None,
                     intro_shown=None,
                 )
-        stage = self.stage(sender_id, slug, consent, age_ok, mode)
-        if hold and stage != Stage.DONE:
-            pass  # a privacy request waits for the next message; the question comes after it
-        elif stage == Stage.CONSENT:
-            replies += self.prompt(sender_id, slug, stage, full=not intro_shown, mode=mode)
+        for attempt in (1, 2):
+            try:
+                stage, asked = self._next_step(
+                    sender_id, slug, consent, age_ok, mode, intro_shown, ask=not hold
+                )
+                break
+            except DBAPIError as exc:
+                # Only reads follow, so one reconnect attempt is safe after a dropped
+                # connection (the engine opens a fresh one).
+                if attempt == 2 or not exc.connection_invalidated:
+                    raise
+        # While a privacy request waits for the next message, nothing is asked (`hold`): the
+        # question comes after it.
+        replies += asked
+        if stage == Stage.CONSENT and not hold:
             slots["intro_shown"] = True
-        elif stage != Stage.DONE:
-            replies += self.prompt(sender_id, slug, stage, mode=mode)
         return TurnResult(replies, slots, SLOT_FOR_STAGE[stage])
+
+    def _next_step(
+        self,
+        sender_id: str,
+        slug: str | None,
+        consent: Any,
+        age_ok: Any,
+        mode: str | None,
+        intro_shown: bool,
+        *,
+        ask: bool,
+    ) -> tuple[Stage, list[Reply]]:
+        """The stage the interview is at now, and what to ask for it (reads only)."""
+        stage = self.stage(sender_id, slug, consent, age_ok, mode)
+        if stage == Stage.DONE or not ask:
+            return stage, []
+        full = stage != Stage.CONSENT or not intro_shown
+        return stage, self.prompt(sender_id, slug, stage, full=full, mode=mode)
 
     # ---------------------------------------------------------------- prompts
     def prompt(
@@ -776,12 +922,28 @@ class InterviewService:
         return outcome
 
     def handle_consent(
-        self, sender_id: str, slug: str, text: str, nlu: MessageNlu, mode: str | None = None
+        self,
+        sender_id: str,
+        slug: str,
+        text: str,
+        nlu: MessageNlu,
+        mode: str | None = None,
+        message_id: str | None = None,
     ) -> Outcome:
-        return self._forget(sender_id, self._handle_consent(sender_id, slug, text, nlu, mode))
+        """The answer to the consent question. A refusal is applied again if its message is
+        retried: nothing about the person exists to hold a receipt (only a second "declined"
+        record without a person)."""
+        outcome = self._handle_consent(sender_id, slug, text, nlu, mode, message_id)
+        return self._forget(sender_id, outcome)
 
     def _handle_consent(
-        self, sender_id: str, slug: str, text: str, nlu: MessageNlu, mode: str | None = None
+        self,
+        sender_id: str,
+        slug: str,
+        text: str,
+        nlu: MessageNlu,
+        mode: str | None = None,
+        message_id: str | None = None,
     ) -> Outcome:
         privacy = self._privacy_turn(sender_id, text, nlu)
         if privacy is not None:
@@ -843,6 +1005,14 @@ class InterviewService:
                     f"{again}. Thank you!"
                 )
             candidate = CandidateRepository(s).get_or_create(sender_id)
+            if message_id is not None:
+                # Serialise racing duplicates on the person (a practice run has no unique
+                # application to collide on), then look for this message's receipt.
+                s.execute(
+                    select(Candidate.id).where(Candidate.id == candidate.id).with_for_update()
+                )
+                if ReceiptRepository(s).seen_for_candidate(candidate.id, message_id):
+                    return Outcome().say(DUPLICATE_TEXT)
             candidate.consent_withdrawn_at = None  # consenting again ends a withdrawal
             app = None
             if not is_practice:  # every practice run is a new attempt
@@ -860,6 +1030,8 @@ class InterviewService:
                 app.status = Status.AGE_CHECK
                 app.finished_at = None
             s.flush()
+            if message_id is not None:
+                ReceiptRepository(s).claim(app.id, message_id)
             s.add(
                 ConsentRecord(
                     candidate_id=candidate.id,
@@ -874,7 +1046,12 @@ class InterviewService:
             return Outcome(slot_value=True).say("Thank you!")
 
     def _reconsent_step(
-        self, sender_id: str, slug: str | None, text: str | None, nlu: MessageNlu | None = None
+        self,
+        sender_id: str,
+        slug: str | None,
+        text: str | None,
+        nlu: MessageNlu | None = None,
+        message_id: str | None = None,
     ) -> Outcome | None:
         """Re-consent after a major notice change, before anything more is processed.
 
@@ -914,6 +1091,8 @@ class InterviewService:
             app = self._latest_open(s, sender_id, slug, Mode.APPLICATION)
             if app is None or app.status not in (Status.IN_PROGRESS, Status.PAUSED):
                 return None
+            if text is not None and message_id is not None:
+                app = ApplicationRepository(s).get(app.id, lock=True) or app
             version = reconsent_needed(s, app.candidate_id)
             if version is None:
                 if app.pending_action == RECONSENT:
@@ -923,6 +1102,13 @@ class InterviewService:
                 return None  # let the open question (withdraw?, delete?) be answered first
             org = app.job.organization.name
             buttons = (("I agree", "yes"), ("I do not agree", "no"))
+            handled_before = (
+                text is not None
+                and message_id is not None
+                and not ReceiptRepository(s).claim(app.id, message_id)
+            )
+            if handled_before:
+                text = None  # a retry of a message already handled: just ask (again)
             if app.pending_action != RECONSENT or text is None:
                 app.pending_action = RECONSENT
                 held = " (I haven't stored the message you just sent.)" if text else ""
@@ -976,8 +1162,10 @@ class InterviewService:
         text: str,
         nlu: MessageNlu,
         mode: str | None = None,
+        message_id: str | None = None,
     ) -> Outcome:
-        return self._forget(sender_id, self._handle_age(sender_id, slug, text, nlu, mode))
+        outcome = self._handle_age(sender_id, slug, text, nlu, mode, message_id)
+        return self._forget(sender_id, outcome)
 
     def _handle_age(
         self,
@@ -986,6 +1174,7 @@ class InterviewService:
         text: str,
         nlu: MessageNlu,
         mode: str | None = None,
+        message_id: str | None = None,
     ) -> Outcome:
         privacy = self._privacy_turn(sender_id, text, nlu)
         if privacy is not None:
@@ -1004,6 +1193,10 @@ class InterviewService:
             app = self._latest_open(s, sender_id, slug, mode)
             if app is None:
                 return Outcome(slot_value=False)
+            if message_id is not None:
+                app = ApplicationRepository(s).get(app.id, lock=True) or app
+                if not ReceiptRepository(s).claim(app.id, message_id):
+                    return Outcome().say(DUPLICATE_TEXT)
             if answer is False:
                 # The notice promises: under 16, nothing is kept. The person is deleted
                 # entirely right after this turn (`_forget`), their conversation included.
@@ -1025,9 +1218,14 @@ class InterviewService:
         text: str,
         nlu: MessageNlu,
         mode: str | None = None,
+        message_id: str | None = None,
     ) -> Outcome:
         """Handle a message while a question is open. Always returns slot_value None: the
-        form keeps asking until the service says the interview is over."""
+        form keeps asking until the service says the interview is over.
+
+        With a `message_id`, the receipt is claimed under the application's row lock, before
+        anything else: a duplicate (even one racing on another replica, which waits for the
+        lock and then sees the receipt) changes nothing."""
         privacy = self._privacy_turn(sender_id, text, nlu)
         if privacy is not None:
             return self._back_from_privacy(sender_id, slug, mode, privacy)
@@ -1036,6 +1234,8 @@ class InterviewService:
             if app is None:
                 return Outcome()
             app = ApplicationRepository(s).get(app.id, lock=True) or app
+            if message_id is not None and not ReceiptRepository(s).claim(app.id, message_id):
+                return Outcome().say(DUPLICATE_TEXT)
             channel = channel_of(sender_id)
             command = recognise_command(text, nlu)
             if command == Command.PRACTICE:

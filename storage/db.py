@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InternalError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.encryption import KEYRING_INFO, Keyring, _SettingsLike, install
@@ -63,6 +64,20 @@ def make_engine(url: str, *, foreign_keys: bool = True) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def is_storage_fault(exc: BaseException) -> bool:
+    """Whether `exc` says the database could not take the work right now, as opposed to a
+    bug in ours: the server refused writes (PostgreSQL read-only: InternalError 25006; disk
+    full: OperationalError 53100; a read-only or full SQLite file: OperationalError), or the
+    connection went away mid-transaction. Integrity and programming errors are not faults
+    of the storage: they stay loud.
+
+    A connection that died while idle in the pool never gets this far: PostgreSQL engines
+    ping on checkout (`pool_pre_ping`) and reconnect once, transparently."""
+    if isinstance(exc, OperationalError | InternalError):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
 class Database:

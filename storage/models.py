@@ -212,6 +212,30 @@ class Application(Base):
     )
 
 
+class MessageReceipt(Base):
+    """The idempotency key of one incoming message: "this message was handled".
+
+    Gateways give every message an id (a channel's own message id, or one they make up) and
+    reuse it on every retry and redelivery. The interview writes the receipt in the same
+    transaction as the change the message caused, so a retried or redelivered message (after
+    a replica died mid-turn, or two replicas racing on the same message) finds the receipt and
+    changes nothing. No personal data: the id is a channel reference (it names a chat or
+    session the sender ids already name), exported and erased with the application; the purge
+    job drops receipts after `RECEIPT_RETENTION_DAYS` (privacy/retention.py), long after any
+    retry could arrive.
+    """
+
+    __tablename__ = "message_receipts"
+    __table_args__ = (UniqueConstraint("application_id", "message_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[str] = mapped_column(
+        ForeignKey("applications.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
 class InterviewSession(Base):
     """One sitting of an interview: started on a channel, ended by pause, completion or exit."""
 

@@ -5,6 +5,7 @@ Capabilities ask for "the open application of this sender for this job", not for
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
@@ -23,6 +24,7 @@ from storage.models import (
     HandoffRequest,
     InterviewSession,
     Job,
+    MessageReceipt,
     Organization,
 )
 
@@ -33,6 +35,17 @@ WITHDRAWN = "withdrawn"
 # Consent to a practice run is consent to the practice notice; its version carries this suffix
 # so the record can be told apart from consent to a real application (and deleted with the runs).
 PRACTICE_CONSENT_SUFFIX = "+practice"
+
+
+# A message id as gateways send it (rasa_ext/rest_channel.py checks the same): 1–128 characters
+# from a conservative set, so an id never carries free text or markup into the database.
+MESSAGE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._@+-]{0,127}$")
+
+
+def valid_message_id(value: object) -> str | None:
+    """`value` when it is a well-formed message id, else None (the message then has no
+    idempotency key and is handled like a message from an old gateway)."""
+    return value if isinstance(value, str) and MESSAGE_ID.fullmatch(value) else None
 
 
 def channel_of(sender_id: str) -> str:
@@ -229,6 +242,66 @@ class ApplicationRepository:
             self.session.scalars(
                 select(Answer).where(Answer.application_id == application_id).order_by(Answer.id)
             )
+        )
+
+
+class ReceiptRepository:
+    """Message receipts (storage.models.MessageReceipt): which messages an application has
+    already handled. `claim` belongs in the transaction that applies the message."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def seen(self, application_id: str, message_id: str) -> bool:
+        return (
+            self.session.scalar(
+                select(MessageReceipt.id).where(
+                    MessageReceipt.application_id == application_id,
+                    MessageReceipt.message_id == message_id,
+                )
+            )
+            is not None
+        )
+
+    def claim(self, application_id: str, message_id: str) -> bool:
+        """Record that this message is handled for the application; False when it already
+        was (the caller then changes nothing). Flushed at once, so that a racing duplicate
+        that got past the check fails on the unique constraint here, before any other write
+        of its transaction."""
+        if self.seen(application_id, message_id):
+            return False
+        self.session.add(MessageReceipt(application_id=application_id, message_id=message_id))
+        self.session.flush()
+        return True
+
+    def seen_for_sender(self, sender_id: str, message_id: str) -> bool:
+        """Whether any application of the person behind `sender_id` handled the message."""
+        return (
+            self.session.scalar(
+                select(MessageReceipt.id)
+                .join(Application, Application.id == MessageReceipt.application_id)
+                .join(ChannelIdentity, ChannelIdentity.candidate_id == Application.candidate_id)
+                .where(
+                    ChannelIdentity.sender_id == sender_id,
+                    MessageReceipt.message_id == message_id,
+                )
+                .limit(1)
+            )
+            is not None
+        )
+
+    def seen_for_candidate(self, candidate_id: str, message_id: str) -> bool:
+        return (
+            self.session.scalar(
+                select(MessageReceipt.id)
+                .join(Application, Application.id == MessageReceipt.application_id)
+                .where(
+                    Application.candidate_id == candidate_id,
+                    MessageReceipt.message_id == message_id,
+                )
+                .limit(1)
+            )
+            is not None
         )
 
 

@@ -46,6 +46,7 @@ from storage.models import (
     HumanReview,
     InterviewSession,
     Job,
+    MessageReceipt,
     OutboundMessage,
     PrivacyRequest,
 )
@@ -202,6 +203,8 @@ def seed_person(
         s.add(EmployerAudit(actor="slack:T1:U1", organization_id=job.organization_id,
                             action="reject", job_slug=job.slug, application_id=app.id,
                             outcome="allowed"))  # fmt: skip
+        # The idempotency key of a message the person sent (a Telegram chat and message id).
+        s.add(MessageReceipt(application_id=app.id, message_id=f"tg:{senders[1][9:]}:42"))
         app_id, answer_id = app.id, free.id
     refs = [
         files.write(cid, f"recordings/{answer_id}.wav", f"RIFF {name} {answer}".encode()),
