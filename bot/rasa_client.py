@@ -2,6 +2,37 @@
 
 Gateways never talk to Rasa any other way: one path means one place to get timeouts,
 retries and error handling right, and every channel behaves the same.
+
+Replicas: the client sends each sender's messages to one of the Rasa replicas it is given
+(`bot.replicas.ReplicaSet`: rendezvous hashing of the sender, replicas that are down tried
+last, replicas serving another model never).
+
+Message ids: every message carries `metadata["message_id"]` (`MESSAGE_ID_RE`), the
+idempotency key the action server records with what the message changed. A gateway passes
+the channel's own id for the message when it has one (so a channel's redelivery after a
+gateway crash reuses it); otherwise `send` makes a fresh one. Every retry below resends the
+same id, so a message that did reach Rasa the first time is recognised and not processed
+twice.
+
+Retry policy of one `send`:
+
+* Not delivered — the connection could not be made (ConnectError, ConnectTimeout, or no free
+  connection in our own pool): the replica is marked down (not for a pool timeout) and the
+  next one in the sender's order is tried. After every replica failed once, a short back-off
+  (0.2 s, 0.4 s, …) and another round; at most `len(replicas) * (connect_retries + 1)`
+  attempts in all.
+* Maybe delivered — the replica stalled or died mid-request (ReadTimeout/WriteTimeout,
+  RemoteProtocolError, ReadError/WriteError, HTTP 5xx): the message may have been processed,
+  so it is sent ONCE more with the same id. After a timeout on the same replica (it is alive
+  and may still be working; Rasa's lock store makes the retry wait for the first request);
+  after the others the failing replica is marked down and the retry goes to the next in the
+  sender's order (the same replica when there is no other).
+* Answered with nothing — HTTP 200 with no message at all (no text, buttons or custom
+  payload): Rasa swallows an action-server failure this way and the action's events are
+  lost, so the message is sent ONCE more, same replica, same id.
+* A message that may have reached Rasa is sent at most twice in all (the two cases above
+  share the one retry). Still failing, an HTTP 4xx, or a reply that is not JSON:
+  `RasaUnavailable`, and the gateway tells the person `UNAVAILABLE_MESSAGE`.
 """
 
 from __future__ import annotations
@@ -9,13 +40,21 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import hashlib
+import logging
 import re
+import uuid
 import zoneinfo
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from typing import Any
 
 import httpx
+
+from bot.replicas import ReplicaSet
+
+logger = logging.getLogger("parley.rasa")
 
 REST_PATH = "/webhooks/rest/webhook"
 # What every chat gateway tells the person when Rasa is away (RasaUnavailable).
@@ -151,6 +190,35 @@ def timezone_hint(value: Any) -> str | None:
     return value
 
 
+# Message ids (the idempotency key of one message, see the module docstring); the same pattern
+# is checked again on Rasa's side (rasa_ext/rest_channel.py) and by the action server.
+MESSAGE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._@+-]{0,127}$")
+
+
+def valid_message_id(value: Any) -> str | None:
+    """`value` when it is a valid message id, else None (never raises)."""
+    if isinstance(value, str) and MESSAGE_ID_RE.fullmatch(value):
+        return value
+    return None
+
+
+def channel_message_id(prefix: str, *parts: Any) -> str | None:
+    """A stable message id built from what a channel says identifies a message (a chat id
+    and a message number, a Slack `ts`, …): the same parts always give the same id, so a
+    redelivered message is recognised. Parts that would not fit the pattern are hashed;
+    None when a part is missing (then `send` makes a fresh id)."""
+    if not parts or any(p is None or p == "" or isinstance(p, bool) for p in parts):
+        return None
+    if not all(isinstance(p, str | int) for p in parts):
+        return None
+    joined = ":".join([prefix, *(str(p) for p in parts)])
+    if MESSAGE_ID_RE.fullmatch(joined):
+        return joined
+    digest = hashlib.sha256(joined.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+    safe_prefix = prefix if MESSAGE_ID_RE.fullmatch(prefix) and len(prefix) <= 40 else "id"
+    return f"{safe_prefix}:h:{digest}"
+
+
 class RasaUnavailable(RuntimeError):
     """Rasa did not answer in time or answered with an error; the message was not processed."""
 
@@ -176,17 +244,37 @@ def parse_rest_response(data: Any) -> list[BotMessage]:
 
 
 class RasaClient:
-    """Sends one user message into a conversation and returns the bot's replies.
+    """Sends one user message into a conversation and returns the bot's replies (the retry
+    policy and the routing over replicas are in the module docstring)."""
 
-    Connection errors are retried only before Rasa has accepted the request (connect errors),
-    so a message is never processed twice.
-    """
-
-    def __init__(self, base_url: str, timeout_s: float = 30.0, connect_retries: int = 3) -> None:
-        self.base_url = base_url.rstrip("/")
+    def __init__(
+        self,
+        base_url: str | Sequence[str],
+        timeout_s: float = 30.0,
+        connect_retries: int = 3,
+        expected_model: str = "",
+        *,
+        down_for_s: float = 2.0,
+    ) -> None:
+        self.replicas = ReplicaSet(base_url, expected_model, down_for_s)
         self._timeout = httpx.Timeout(timeout_s, connect=5.0)
         self._connect_retries = connect_retries
         self._client: httpx.AsyncClient | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> RasaClient:
+        """The client every gateway process uses: all replicas, the configured timeout and
+        expected model (PARLEY_RASA_URLS, PARLEY_RASA_TIMEOUT_S, PARLEY_RASA_MODEL_ID)."""
+        return cls(
+            settings.rasa_urls,
+            timeout_s=settings.rasa_timeout_s,
+            expected_model=settings.rasa_model_id,
+        )
+
+    @property
+    def base_url(self) -> str:
+        """The first replica's URL (the only one, unless several are configured)."""
+        return self.replicas.urls[0]
 
     async def __aenter__(self) -> RasaClient:
         return self
@@ -208,22 +296,101 @@ class RasaClient:
             self._client = None
 
     async def send(
-        self, sender: str, text: str, metadata: dict[str, Any] | None = None
+        self,
+        sender: str,
+        text: str,
+        metadata: dict[str, Any] | None = None,
+        message_id: str | None = None,
     ) -> list[BotMessage]:
-        body: dict[str, Any] = {"sender": sender, "message": text}
-        if metadata:
-            body["metadata"] = metadata
-        last_error: Exception | None = None
-        for attempt in range(self._connect_retries + 1):
-            try:
-                response = await self._http().post(self.base_url + REST_PATH, json=body)
-            except httpx.ConnectError as exc:  # not delivered: safe to retry
-                last_error = exc
-                await asyncio.sleep(0.2 * (attempt + 1))
+        """One message into `sender`'s conversation; its replies. `message_id` is the
+        channel's id for this message (None, or not a valid id: a fresh one is made)."""
+        message_id = valid_message_id(message_id) or uuid.uuid4().hex
+        body: dict[str, Any] = {
+            "sender": sender,
+            "message": text,
+            "metadata": {**(metadata or {}), "message_id": message_id},
+        }
+        http = self._http()
+        replicas = self.replicas
+        await replicas.refresh(http)
+        max_connect_attempts = len(replicas) * (self._connect_retries + 1)
+        connect_failures = 0
+        rounds = 0
+        resent = False  # the one resend of a message that may have reached Rasa
+        failed: set[str] = set()  # replicas that failed in this round
+        stay_on: str | None = None
+        last_error = "no attempt"
+
+        def next_replica() -> str | None:
+            nonlocal stay_on
+            if stay_on is not None:
+                url, stay_on = stay_on, None
+                return url
+            order = replicas.order(sender)
+            return next((u for u in order if u not in failed), None)
+
+        def resend_or_raise(why: str) -> None:
+            nonlocal resent
+            if resent:
+                raise RasaUnavailable(f"Rasa failed twice: {why}")
+            resent = True
+            logger.info("resending a message with the same id after: %s", why)
+
+        while True:
+            url = next_replica()
+            if url is None:
+                if not replicas.order(sender):
+                    raise RasaUnavailable(
+                        f"no Rasa replica serves model {replicas.reference_model()!r}"
+                    )
+                rounds += 1  # every replica failed to connect once: back off, try again
+                await asyncio.sleep(0.2 * rounds)
+                failed.clear()
                 continue
-            except httpx.HTTPError as exc:
-                raise RasaUnavailable(f"Rasa did not answer: {type(exc).__name__}") from exc
+            if replicas.needs_check(url) and not await replicas.check(url, http):
+                failed.add(url)
+                if not replicas.is_drained(url):  # unreachable: counts as a connect failure
+                    connect_failures += 1
+                    last_error = "model check failed"
+                    if connect_failures >= max_connect_attempts:
+                        break
+                continue
+            try:
+                response = await http.post(url + REST_PATH, json=body)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                # Never delivered: safe to send anywhere.
+                if not isinstance(exc, httpx.PoolTimeout):
+                    replicas.mark_down(url)
+                failed.add(url)
+                connect_failures += 1
+                last_error = type(exc).__name__
+                if connect_failures >= max_connect_attempts:
+                    break
+                continue
+            except httpx.TimeoutException as exc:  # read/write timeout: it may be working
+                resend_or_raise(type(exc).__name__)
+                stay_on = url
+                continue
+            except httpx.TransportError as exc:  # died mid-request
+                replicas.mark_down(url)
+                failed.add(url)
+                resend_or_raise(type(exc).__name__)
+                continue
+            if response.status_code >= 500:
+                replicas.mark_down(url)
+                failed.add(url)
+                resend_or_raise(f"HTTP {response.status_code}")
+                continue
             if response.status_code != 200:
                 raise RasaUnavailable(f"Rasa answered HTTP {response.status_code}")
-            return parse_rest_response(response.json())
-        raise RasaUnavailable(f"cannot reach Rasa at {self.base_url}: {last_error}")
+            replicas.mark_up(url)
+            try:
+                data = response.json()
+            except ValueError as exc:
+                raise RasaUnavailable("Rasa answered with something that is not JSON") from exc
+            messages = parse_rest_response(data)
+            if messages:
+                return messages
+            resend_or_raise("an empty reply")
+            stay_on = url
+        raise RasaUnavailable(f"cannot reach Rasa ({', '.join(replicas.urls)}): {last_error}")

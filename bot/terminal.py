@@ -7,6 +7,10 @@ browser: from the web gateway's outbox (`GET /api/outbox`), checked after every 
 A file sent with a reply (a calendar invite, `BotMessage.attachment`) is saved under
 `<var dir>/downloads/` — a terminal cannot show it — never over an existing file (a second
 invite becomes `interview-1.ics`), readable by its owner only, and the chat says where it is.
+
+Rasa: one URL or several replicas (routed like every gateway, bot/replicas.py); each message
+gets a fresh random id (a terminal has no message ids of its own), reused by the client's own
+resends of that message.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import asyncio
 import os
 import secrets
 import sys
+import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -93,7 +99,7 @@ async def outbox(client: httpx.AsyncClient, web_url: str | None, sender: str) ->
 
 
 async def chat(
-    rasa_url: str,
+    rasa_url: str | Sequence[str],
     sender: str | None = None,
     job: str | None = None,
     web_url: str | None = None,
@@ -121,7 +127,8 @@ async def chat(
                     continue
                 pending = prepared.text
             try:
-                messages = [m for m in await rasa.send(sender, pending or "") if m.visible]
+                replies = await rasa.send(sender, pending or "", message_id=uuid.uuid4().hex)
+                messages = [m for m in replies if m.visible]
             except RasaUnavailable as exc:
                 print(f"bot> The interviewer is unavailable ({exc}). Try again shortly.")
                 messages = []

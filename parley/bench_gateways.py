@@ -53,11 +53,15 @@ class TimedRasa(RasaClient):
         self.durations: list[float] = []
 
     async def send(
-        self, sender: str, text: str, metadata: dict[str, Any] | None = None
+        self,
+        sender: str,
+        text: str,
+        metadata: dict[str, Any] | None = None,
+        message_id: str | None = None,
     ) -> list[BotMessage]:
         started = time.perf_counter()
         try:
-            return await super().send(sender, text, metadata)
+            return await super().send(sender, text, metadata, message_id)
         finally:
             self.durations.append(time.perf_counter() - started)
 

@@ -157,7 +157,7 @@ def serve_web() -> None:
     from bot.web.app import run_web_gateway
 
     settings = load_settings()
-    run_web_gateway(settings.rasa_url, settings.web_host, settings.web_port)
+    run_web_gateway(None, settings.web_host, settings.web_port)  # every PARLEY_RASA_URLS replica
 
 
 def _echo_chat_gateways(settings: Settings, sup: Supervisor) -> None:
@@ -270,7 +270,9 @@ def chat(
 
     settings = load_settings()
     try:
-        asyncio.run(run_chat(settings.rasa_url, sender=sender, job=job, web_url=settings.web_url))
+        asyncio.run(
+            run_chat(list(settings.rasa_urls), sender=sender, job=job, web_url=settings.web_url)
+        )
     except KeyboardInterrupt:
         typer.echo("")
 

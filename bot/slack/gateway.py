@@ -16,6 +16,10 @@
   (`{"timezone": "Europe/Berlin"}`), a first guess the scheduling dialogue asks them to
   confirm. It comes from `users.info` (needs `users:read`), looked up once per person and kept
   in memory for `timezone_ttl_s`; a lookup that fails or is slow only means no hint.
+* Message ids (the idempotency key Rasa's side records, bot/rasa_client.py): a message's
+  `client_msg_id`, else `slack:<channel>:<ts>`; a button press's `action_ts`, else its
+  `trigger_id`. Slack's own ids, so a delivery Slack retries after a gateway crash carries
+  the same id and is not processed twice.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from bot.rasa_client import (
     BotMessage,
     RasaClient,
     RasaUnavailable,
+    channel_message_id,
     timezone_hint,
 )
 from bot.slack import render
@@ -110,6 +115,34 @@ class Stats:
     api_errors: dict[str, int] = field(default_factory=dict)
 
 
+def event_message_id(event: dict[str, Any]) -> str | None:
+    """A message event's id for Rasa: Slack's `client_msg_id`, else `slack:<channel>:<ts>`."""
+    client_msg_id = event.get("client_msg_id")
+    if isinstance(client_msg_id, str):
+        own = channel_message_id("slack", client_msg_id)
+        if own is not None:
+            return own
+    channel, ts = event.get("channel"), event.get("ts")
+    if isinstance(channel, str) and isinstance(ts, str):
+        return channel_message_id("slack", channel, ts)
+    return None
+
+
+def action_message_id(body: dict[str, Any]) -> str | None:
+    """A button press's id for Rasa: `slack:action:<action_ts>`, else the `trigger_id`."""
+    actions = body.get("actions")
+    action = actions[0] if isinstance(actions, list) and actions else None
+    action_ts = action.get("action_ts") if isinstance(action, dict) else None
+    if isinstance(action_ts, str):
+        own = channel_message_id("slack:action", action_ts)
+        if own is not None:
+            return own
+    trigger_id = body.get("trigger_id")
+    if isinstance(trigger_id, str):
+        return channel_message_id("slack:trigger", trigger_id)
+    return None
+
+
 class SlackGateway:
     """Conversation logic shared by the HTTP and Socket Mode transports."""
 
@@ -175,7 +208,12 @@ class SlackGateway:
         sender = sender_id(team, user)
         self._dm_channels[sender] = channel
         text = event.get("text", "")
-        self.submit(sender, channel, lambda: self._converse(sender, channel, text, typed=True))
+        message_id = event_message_id(event)
+        self.submit(
+            sender,
+            channel,
+            lambda: self._converse(sender, channel, text, typed=True, message_id=message_id),
+        )
 
     async def on_home_opened(self, body: dict[str, Any]) -> None:
         event = body["event"]
@@ -191,7 +229,12 @@ class SlackGateway:
         channel = await self._dm_channel(sender, user)
         if channel is None:
             return
-        self.submit(sender, channel, lambda: self._converse(sender, channel, "/start", typed=False))
+        message_id = action_message_id(body)
+        self.submit(
+            sender,
+            channel,
+            lambda: self._converse(sender, channel, "/start", typed=False, message_id=message_id),
+        )
 
     async def on_button(self, body: dict[str, Any]) -> None:
         """A press on one of the buttons under a Rasa reply."""
@@ -212,6 +255,7 @@ class SlackGateway:
         self._dm_channels[sender] = channel
         payload = self.values.payload_for(action["value"])
         title = action["text"]["text"]
+        message_id = action_message_id(body)
 
         async def job() -> None:
             await self._api(
@@ -224,7 +268,7 @@ class SlackGateway:
             if payload is None:
                 await self._post(channel, [render.plain(EXPIRED_BUTTON_MESSAGE)])
                 return
-            await self._converse(sender, channel, payload, typed=False)
+            await self._converse(sender, channel, payload, typed=False, message_id=message_id)
 
         self.submit(sender, channel, job)
 
@@ -253,26 +297,37 @@ class SlackGateway:
         sender = sender_id(team, user)
         self.submit(sender, channel, lambda: self._post(channel, [render.plain(text)]))
 
-    async def _converse(self, sender: str, channel: str, text: str, *, typed: bool) -> None:
+    async def _converse(
+        self,
+        sender: str,
+        channel: str,
+        text: str,
+        *,
+        typed: bool,
+        message_id: str | None = None,
+    ) -> None:
         if typed and self.linker is not None:
             outcome = await self.linker.handle(sender, text)
             if outcome is not None:
                 await self._post(channel, [render.plain(outcome.reply)])
                 if outcome.resume:
-                    await self._ask_rasa(sender, channel, "/start")
+                    resume_id = f"{message_id}:start" if message_id is not None else None
+                    await self._ask_rasa(sender, channel, "/start", message_id=resume_id)
                 return
         prepared = prepare(text)
         if prepared.reply is not None:
             await self._post(channel, [render.plain(prepared.reply)])
             return
         assert prepared.text is not None
-        await self._ask_rasa(sender, channel, prepared.text)
+        await self._ask_rasa(sender, channel, prepared.text, message_id=message_id)
 
-    async def _ask_rasa(self, sender: str, channel: str, text: str) -> None:
+    async def _ask_rasa(
+        self, sender: str, channel: str, text: str, *, message_id: str | None = None
+    ) -> None:
         zone = await self.timezone_of(sender)
         metadata = {"timezone": zone} if zone is not None else None
         try:
-            messages = await self.rasa.send(sender, text, metadata)
+            messages = await self.rasa.send(sender, text, metadata, message_id=message_id)
         except RasaUnavailable as exc:
             logger.warning("rasa unavailable: %s", exc)  # says why (HTTP code, timeout), no text
             await self._post(channel, [render.plain(UNAVAILABLE_MESSAGE)])

@@ -124,6 +124,10 @@ def _message_event(event: dict[str, Any]) -> dict[str, Any] | None:
     user = _str(event.get("user"), USER_RE)
     if user is not None:
         out["user"] = user
+    # Slack's id of a message a person sent (a UUID): the message id Rasa's side keys on.
+    client_msg_id = _str(event.get("client_msg_id"), ID_RE)
+    if client_msg_id is not None:
+        out["client_msg_id"] = client_msg_id
     subtype = _str(event.get("subtype"), ID_RE)
     if subtype is not None:
         out["subtype"] = subtype

@@ -307,7 +307,7 @@ async def _run(settings: Any) -> int:
             loop.add_signal_handler(sig, stop.set)
     db, _files = open_storage(settings)
     try:
-        async with RasaClient(settings.rasa_url) as rasa:
+        async with RasaClient.from_settings(settings) as rasa:
             service = SlackService(
                 config, rasa, db=db, linker=ChannelLinker(db), seen=seen_for(settings)
             )

@@ -11,6 +11,10 @@ Design notes:
   or a button press (polls, reactions, membership changes, inline queries, channel posts,
   kinds newer than this aiogram) are ignored on purpose: there is nobody to answer.
 * Sender id: `telegram:<chat id>` (a private chat's id is the person's user id).
+* Message ids (the idempotency key Rasa's side records, bot/rasa_client.py): a message is
+  `tg:<chat id>:<message id>`, a button press `tg:cb:<callback query id>` — Telegram's own
+  ids, so an update Telegram delivers again after a gateway crash (the in-memory `update_id`
+  de-duplication is gone then) is still recognised and not processed twice.
 * Privacy: nothing a person sent — text, file names, transcripts — is logged; only update
   kinds, ids and outcomes.
 """
@@ -33,7 +37,12 @@ from aiogram.types import CallbackQuery, Update, User
 
 from bot.chat_queue import ChatQueues
 from bot.inbound import prepare
-from bot.rasa_client import UNAVAILABLE_MESSAGE, RasaClient, RasaUnavailable
+from bot.rasa_client import (
+    UNAVAILABLE_MESSAGE,
+    RasaClient,
+    RasaUnavailable,
+    channel_message_id,
+)
 from bot.telegram.render import CallbackTokens, render
 from bot.telegram.sender import call, send, send_text, typing
 
@@ -114,6 +123,18 @@ def chat_of(update: Update) -> tuple[str, int] | None:
         chat_id = query.message.chat.id if query.message is not None else query.from_user.id
         return "callback_query", chat_id
     return None
+
+
+def message_id_of(chat_id: int, message_id: Any) -> str | None:
+    """A Telegram message's id for Rasa: `tg:<chat id>:<message id>` (unique per chat, and the
+    same when Telegram delivers the update again)."""
+    return channel_message_id("tg", chat_id, message_id) if type(message_id) is int else None
+
+
+def callback_id_of(query_id: Any) -> str | None:
+    """A button press's id for Rasa: `tg:cb:<callback query id>` (Telegram's own id of the
+    press, the same when the update is delivered again)."""
+    return channel_message_id("tg:cb", query_id) if isinstance(query_id, str) else None
 
 
 def update_kind(raw: dict[str, Any]) -> str:
@@ -238,7 +259,8 @@ class TelegramGateway:
         text = message.get("text")
         logger.info("update %d: unparsed (%s), salvaged", update_id, why)
         if isinstance(text, str) and text.strip():
-            work = partial(self.typed, chat_id, text)
+            message_id = message_id_of(chat_id, message.get("message_id"))
+            work = partial(self.typed, chat_id, text, message_id=message_id)
         else:
             work = partial(self.say, chat_id, UNREADABLE)
         self.stats.salvaged += 1
@@ -297,12 +319,21 @@ class TelegramGateway:
             raise ValueError("not a Telegram sender")
         await self.say(int(sender_id[len(SENDER_PREFIX) :]), text)
 
-    async def turn(self, chat_id: int, text: str, metadata: dict[str, Any] | None = None) -> None:
-        """One message to Rasa for this chat, with "typing…" meanwhile, and its replies."""
+    async def turn(
+        self,
+        chat_id: int,
+        text: str,
+        metadata: dict[str, Any] | None = None,
+        *,
+        message_id: str | None = None,
+    ) -> None:
+        """One message to Rasa for this chat, with "typing…" meanwhile, and its replies.
+        `message_id` (`message_id_of`, `callback_id_of`) is the same when Telegram delivers
+        the update again, so Rasa's side recognises a message it already handled."""
         sender = SENDER_PREFIX + str(chat_id)
         try:
             async with typing(self.bot, chat_id):
-                messages = await self.rasa.send(sender, text, metadata)
+                messages = await self.rasa.send(sender, text, metadata, message_id=message_id)
         except RasaUnavailable as exc:
             logger.warning("rasa unavailable: %s", exc)  # says why (HTTP code, timeout); no text
             await self.say(chat_id, UNAVAILABLE_MESSAGE)
@@ -310,7 +341,7 @@ class TelegramGateway:
         for outgoing in render(messages, self.tokens):
             await send(self.bot, chat_id, outgoing)
 
-    async def typed(self, chat_id: int, text: str) -> None:
+    async def typed(self, chat_id: int, text: str, *, message_id: str | None = None) -> None:
         """What a person typed (or a button's payload): /link first, then `prepare`."""
         sender = SENDER_PREFIX + str(chat_id)
         if self.linker is not None:
@@ -318,7 +349,8 @@ class TelegramGateway:
             if outcome is not None:
                 await self.say(chat_id, outcome.reply)
                 if outcome.resume:
-                    await self.turn(chat_id, "/start")
+                    resume_id = f"{message_id}:start" if message_id is not None else None
+                    await self.turn(chat_id, "/start", message_id=resume_id)
                 return
         prepared = prepare(text)
         if prepared.reply is not None:
@@ -327,7 +359,7 @@ class TelegramGateway:
         assert prepared.text is not None
         if not prepared.text.startswith("/"):
             self.media.forget(chat_id)  # a typed answer replaces an unconfirmed voice note
-        await self.turn(chat_id, prepared.text)
+        await self.turn(chat_id, prepared.text, message_id=message_id)
 
     # ------------------------------------------------------------------ buttons
     async def pressed(self, query: CallbackQuery) -> None:
@@ -355,7 +387,7 @@ class TelegramGateway:
                 await answer()
                 self._remember_press(chat_id, message_id)
                 await self.remove_keyboard(chat_id, message_id)
-                await self.media.button(chat_id, data)
+                await self.media.button(chat_id, data, message_id=callback_id_of(query.id))
                 return
             payload = self.tokens.decode(data)
             if payload is None:
@@ -366,7 +398,7 @@ class TelegramGateway:
             await answer()
             self._remember_press(chat_id, message_id)
             await self.remove_keyboard(chat_id, message_id)
-            await self.typed(chat_id, payload)
+            await self.typed(chat_id, payload, message_id=callback_id_of(query.id))
         finally:
             if not answered:
                 with contextlib.suppress(Exception):

@@ -29,6 +29,7 @@ from aiogram.methods import GetFile
 from aiogram.types import Message
 
 from bot.inbound import MAX_MESSAGE_CHARS, clean
+from bot.telegram.gateway import message_id_of
 from bot.telegram.render import keyboard
 from bot.telegram.sender import call
 
@@ -222,8 +223,9 @@ class Media:
         for chat_id in [c for c, p in self.pending.items() if p.expires < now]:
             del self.pending[chat_id]
 
-    async def button(self, chat_id: int, data: str) -> None:
-        """[Use this answer] or [Record again] under an "I heard" message."""
+    async def button(self, chat_id: int, data: str, *, message_id: str | None = None) -> None:
+        """[Use this answer] or [Record again] under an "I heard" message; `message_id` is the
+        press's id (the answer's idempotency key)."""
         _, action, nonce = ([*data.split(":", 2), "", ""])[:3]
         pending = self.pending.get(chat_id)
         if pending is None or pending.nonce != nonce or pending.expires < time.monotonic():
@@ -251,7 +253,9 @@ class Media:
             "truncated": False,
         }
         text = clean(" ".join(transcript.text.split())).lstrip("/").strip()
-        await self.gateway.turn(chat_id, text[:MAX_MESSAGE_CHARS], {"speech": speech})
+        await self.gateway.turn(
+            chat_id, text[:MAX_MESSAGE_CHARS], {"speech": speech}, message_id=message_id
+        )
 
     # ------------------------------------------------------------------ documents
     async def document(self, message: Message) -> None:
@@ -287,5 +291,8 @@ class Media:
         await self.gateway.say(chat_id, note)
         self.forget(chat_id)
         await self.gateway.turn(
-            chat_id, text, {"document": {"kind": extracted.kind, "pages": extracted.pages}}
+            chat_id,
+            text,
+            {"document": {"kind": extracted.kind, "pages": extracted.pages}},
+            message_id=message_id_of(chat_id, message.message_id),
         )

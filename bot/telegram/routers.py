@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from aiogram import F, Router
 from aiogram.types import CallbackQuery, Message
 
+from bot.telegram.gateway import message_id_of
+
 if TYPE_CHECKING:
     from bot.telegram.gateway import TelegramGateway
 
@@ -62,7 +64,11 @@ def build_router(gateway: TelegramGateway) -> Router:
 
     @router.message(F.text)
     async def text(message: Message) -> None:
-        await gateway.typed(message.chat.id, message.text or "")
+        await gateway.typed(
+            message.chat.id,
+            message.text or "",
+            message_id=message_id_of(message.chat.id, message.message_id),
+        )
 
     @router.message(F.voice | F.audio)
     async def voice(message: Message) -> None:

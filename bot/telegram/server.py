@@ -248,7 +248,7 @@ async def _run(settings: Any) -> int:
             return EXIT_UNREACHABLE
         db, files = open_storage(settings)
         try:
-            async with RasaClient(settings.rasa_url) as rasa:
+            async with RasaClient.from_settings(settings) as rasa:
                 gateway = build_gateway(settings, bot, rasa, db, files)
                 service = TelegramService(
                     gateway,

@@ -6,6 +6,9 @@ heard to Rasa as sender `voice:<E.164>`, prepare the next turn's TwiML and close
 Twilio then asks the `<Connect>` action URL for that TwiML. The candidate's progress lives in
 Rasa and the database, never in this process, so a call that drops resumes at the same
 question when they call back. Nothing personal is logged: not numbers, not words, not audio.
+
+Message ids (the idempotency key Rasa's side records, bot/rasa_client.py): `voice:<CallSid>:<n>`
+for the n-th message of the call sent to Rasa, so the client's own resend of a message reuses it.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from aiohttp import WSMsgType, web
 
 from bot.access_log import Handler, logged
 from bot.inbound import prepare, start_payload
-from bot.rasa_client import BotMessage, RasaClient, RasaUnavailable
+from bot.rasa_client import BotMessage, RasaClient, RasaUnavailable, channel_message_id
 from bot.session_locks import SessionLocks
 from bot.voice import twiml
 from bot.voice.endpoint import FRAME_BYTES, EndpointConfig, mulaw_wav
@@ -125,6 +128,7 @@ class Call:
     spoken: SpokenTurn = field(default_factory=lambda: SpokenTurn([], {}))
     hints: Hints = field(default_factory=Hints)
     silences: int = 0
+    sent: int = 0  # messages of this call sent to Rasa (numbers their message ids)
     # turn token → the next turn's TwiML (set when the answer has been handled)
     turns: dict[str, asyncio.Future[str]] = field(default_factory=dict)
     streaming: set[str] = field(default_factory=set)
@@ -213,7 +217,11 @@ class VoiceGateway:
         started = time.perf_counter()
         try:
             async with self._locks.hold(call.sender):
-                messages = await self.rasa.send(call.sender, prepared.text, metadata)
+                call.sent += 1
+                message_id = channel_message_id("voice", call.sid, call.sent)
+                messages = await self.rasa.send(
+                    call.sender, prepared.text, metadata, message_id=message_id
+                )
         except RasaUnavailable as exc:
             logger.warning("rasa unavailable: %s", exc)
             return self._goodbye([UNAVAILABLE]), time.perf_counter() - started

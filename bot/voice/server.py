@@ -66,7 +66,7 @@ async def _run(settings: Any) -> None:
             loop.add_signal_handler(sig, stop.set)
     db, files = open_storage(settings)
     try:
-        async with RasaClient(settings.rasa_url) as rasa:
+        async with RasaClient.from_settings(settings) as rasa:
             gateway = build_gateway(settings, rasa, db, files)
             runner = web.AppRunner(create_app(gateway), access_log=None, handle_signals=False)
             await runner.setup()

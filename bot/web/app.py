@@ -18,6 +18,13 @@ Design notes:
   valid one that this Python's zoneinfo knows goes to Rasa as metadata (the scheduling
   dialogue's first guess, which the person confirms); anything else is ignored silently —
   a wrong clock setting must never stand between a person and their interview.
+* Message ids: the page sends an id with each message (`"id"`, made in the browser) and sends
+  the same id again when the person retries a message whose send failed, so a message that
+  did reach Rasa the first time is recognised there and not processed twice. A missing or
+  invalid id (`MESSAGE_ID_RE`) is replaced by one made here (that send is then not
+  recognisable when retried — the page always sends one).
+* Replicas: `run_web_gateway` reaches every Rasa replica in PARLEY_RASA_URLS
+  (`RasaClient.from_settings`).
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import logging
 import re
 import signal
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +52,7 @@ from bot.rasa_client import (
     RasaClient,
     RasaUnavailable,
     timezone_hint,
+    valid_message_id,
 )
 from bot.session_locks import SessionLocks
 from privacy import outbox
@@ -258,6 +267,7 @@ async def _messages(request: web.Request) -> web.Response:
         return _error(rejected.status, rejected.message)
     zone = timezone_hint(body.get("timezone"))
     metadata = {"timezone": zone} if zone is not None else None
+    message_id = valid_message_id(body.get("id"))  # None: RasaClient makes one
 
     linker = request.app.get(LINKER_KEY)
     link = await linker.handle(SENDER_PREFIX + session, text) if linker is not None else None
@@ -278,7 +288,7 @@ async def _messages(request: web.Request) -> web.Response:
     try:
         async with locks.hold(session):
             messages = await request.app[RASA_KEY].send(
-                SENDER_PREFIX + session, prepared.text, metadata
+                SENDER_PREFIX + session, prepared.text, metadata, message_id=message_id
             )
     except RasaUnavailable as exc:
         logger.warning("rasa unavailable: %s", exc)  # exc says why (HTTP code, timeout), no text
@@ -414,6 +424,16 @@ async def serve(app: web.Application, host: str, port: int) -> web.AppRunner:
     return runner
 
 
+def rasa_client_for(rasa_url: str | Sequence[str] | None, settings: Any) -> RasaClient:
+    """The gateway's Rasa client: every replica in PARLEY_RASA_URLS when `rasa_url` is None or
+    the settings' own single URL (what the CLI passes), else exactly the URL(s) given."""
+    if rasa_url is None or rasa_url == settings.rasa_url:
+        return RasaClient.from_settings(settings)
+    return RasaClient(
+        rasa_url, timeout_s=settings.rasa_timeout_s, expected_model=settings.rasa_model_id
+    )
+
+
 def open_storage(settings: Any) -> tuple[Database, FileStore]:
     """The app database (with the master key from `settings`) and the encrypted file store,
     as the action server opens them. Migrations are `parley run`'s job, not the gateway's."""
@@ -423,7 +443,9 @@ def open_storage(settings: Any) -> tuple[Database, FileStore]:
     return db, FileStore(settings.files_dir, db)
 
 
-async def _run(rasa_url: str, host: str, port: int, title: str, settings: Any) -> None:
+async def _run(
+    rasa_url: str | Sequence[str] | None, host: str, port: int, title: str, settings: Any
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -431,7 +453,7 @@ async def _run(rasa_url: str, host: str, port: int, title: str, settings: Any) -
             loop.add_signal_handler(sig, stop.set)
     db, files = open_storage(settings)
     try:
-        async with RasaClient(rasa_url) as rasa:
+        async with rasa_client_for(rasa_url, settings) as rasa:
             app = create_app(rasa, title=title, db=db, files=files)
             runner = await serve(app, host, port)
             try:
@@ -444,11 +466,17 @@ async def _run(rasa_url: str, host: str, port: int, title: str, settings: Any) -
 
 
 def run_web_gateway(
-    rasa_url: str, host: str, port: int, *, title: str = "Parley", settings: Any = None
+    rasa_url: str | Sequence[str] | None,
+    host: str,
+    port: int,
+    *,
+    title: str = "Parley",
+    settings: Any = None,
 ) -> None:
     """Run the gateway until SIGINT or SIGTERM, then stop cleanly (used by the CLI).
     `settings` (default: `parley.settings.load_settings()`) says where the database, the
-    master key and the file store are."""
+    master key and the file store are, and, with `rasa_url` None, the Rasa replicas
+    (PARLEY_RASA_URLS)."""
     if settings is None:
         from parley.settings import load_settings
 

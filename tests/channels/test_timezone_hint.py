@@ -310,10 +310,15 @@ def rest_channel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def _through_channel(url: str, metadata: Any) -> Any:
+    """What the channel passed on, less the message id every message carries (checked here:
+    the one sent)."""
+
     async def send() -> Any:
         async with RasaClient(url, timeout_s=10.0, connect_retries=0) as client:
-            (reply,) = await client.send("web:tz-channel-1", "hello", metadata)
-            return json.loads(reply.text)
+            (reply,) = await client.send("web:tz-channel-1", "hello", metadata, "tz-msg-1")
+            passed = json.loads(reply.text)
+            assert passed.pop("message_id") == "tz-msg-1"
+            return passed or None
 
     return asyncio.run(send())
 
@@ -363,12 +368,16 @@ def test_web_hint_reaches_rasa_through_the_real_channel(rest_channel: str) -> No
     try:
         response = httpx.post(
             gateway.url + "/api/messages",
-            json={"session": SESSION, "text": "hello", "timezone": "Pacific/Chatham"},
+            json={
+                "session": SESSION,
+                "text": "hello",
+                "timezone": "Pacific/Chatham",
+                "id": "page-msg-1",
+            },
             timeout=20,
         )
     finally:
         gateway.stop()
     assert response.status_code == 200
-    assert response.json() == {
-        "messages": [{"text": '{"timezone": "Pacific/Chatham"}', "buttons": []}]
-    }
+    passed = '{"message_id": "page-msg-1", "timezone": "Pacific/Chatham"}'
+    assert response.json() == {"messages": [{"text": passed, "buttons": []}]}

@@ -36,15 +36,19 @@ CHAT = 424242
 
 
 class RecordingRasa(FakeRasa):
-    """FakeRasa that also keeps each request's metadata (speech, document)."""
+    """FakeRasa that also keeps each request's metadata (speech, document), and apart from it
+    the message id every request carries (bot/rasa_client.py)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.metadata: list[dict[str, Any] | None] = []
+        self.message_ids: list[str | None] = []
 
     async def _webhook(self, request: web.Request) -> web.Response:
         body = await request.json()  # aiohttp caches the body: the parent reads it again
-        self.metadata.append(body.get("metadata"))
+        metadata = dict(body.get("metadata") or {})
+        self.message_ids.append(metadata.pop("message_id", None))
+        self.metadata.append(metadata or None)
         return await super()._webhook(request)
 
 

@@ -208,7 +208,7 @@ def test_rasa_error_is_503_with_message(client, rasa):
     response = post(client, "hello")
     assert response.status_code == 503
     assert response.json() == {"error": UNAVAILABLE_MESSAGE}
-    assert rasa.messages() == ["hello"]
+    assert rasa.messages() == ["hello", "hello"]  # a 5xx is retried once (same message id)
 
 
 def test_rasa_timeout_is_503(rasa):

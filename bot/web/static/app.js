@@ -45,6 +45,22 @@
   const local = storage("localStorage");
   const tab = storage("sessionStorage");
 
+  // Each message's id (its idempotency key on the server): a new one per message, the SAME
+  // one when "Try again" resends a message whose send failed, so a message that did arrive
+  // the first time is recognised and not answered twice.
+  function newMessageId() {
+    try {
+      if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+    } catch (_err) {
+      /* not a secure context: fall back below */
+    }
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    let id = "m-"; // hex only: the server accepts letters, digits and ":._@+-"
+    for (const b of bytes) id += b.toString(16).padStart(2, "0");
+    return id;
+  }
+
   function newSessionId() {
     const bytes = new Uint8Array(24); // 24 chars x 6 bits = 144 random bits
     crypto.getRandomValues(bytes);
@@ -266,7 +282,7 @@
     }
   }
 
-  async function post(text) {
+  async function post(text, id) {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
     let response;
@@ -274,7 +290,7 @@
       response = await fetch("/api/messages", {
         method: "POST",
         headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify({ session, text, timezone: timeZone() }),
+        body: JSON.stringify({ session, text, id, timezone: timeZone() }),
         cache: "no-store",
         credentials: "omit",
         signal: controller.signal,
@@ -305,15 +321,16 @@
   }
 
   // Sends `text` and shows the replies. `shown` is the user's bubble (null: none, e.g. /start).
-  // On failure `undo` reverts local changes and "Try again" runs `redo`, the whole action.
-  async function deliver({ text, shown = null, onSuccess, undo, redo }) {
+  // `id` is the message's id. On failure `undo` reverts local changes and "Try again" runs
+  // `redo`, the whole action, which passes the same `id` again.
+  async function deliver({ text, id, shown = null, onSuccess, undo, redo }) {
     if (busy) return false;
     hideError();
     const userItem = shown === null ? null : addItem({ who: "user", text: shown });
     setBusy(true);
     showTyping();
     try {
-      const messages = await post(text);
+      const messages = await post(text, id);
       hideTyping();
       for (const m of messages) {
         if (!m || typeof m !== "object") continue;
@@ -361,7 +378,7 @@
     };
   }
 
-  function choose(item, index) {
+  function choose(item, index, id = newMessageId()) {
     if (busy || item.used) return;
     const button = item.buttons[index];
     const reopen = closeOpenGroups();
@@ -370,16 +387,17 @@
     saveState();
     deliver({
       text: button.payload,
+      id,
       shown: button.title || button.payload,
       undo: reopen,
-      redo: () => choose(item, index),
+      redo: () => choose(item, index, id),
     });
   }
 
-  function sendTyped(text) {
+  function sendTyped(text, id = newMessageId()) {
     if (busy || !text.trim()) return;
     const reopen = closeOpenGroups();
-    deliver({ text, shown: text, undo: reopen, redo: () => sendTyped(text) }).then(() => {
+    deliver({ text, id, shown: text, undo: reopen, redo: () => sendTyped(text, id) }).then(() => {
       if (document.activeElement === document.body) input.focus();
     });
   }
@@ -393,16 +411,17 @@
     input.focus();
   }
 
-  function start(job) {
+  function start(job, id = newMessageId()) {
     const startKey = job ? `job:${job}` : "none";
     if (state.started.includes(startKey)) return;
     deliver({
       text: job ? `/start job=${job}` : "/start",
+      id,
       onSuccess: () => {
         state.started.push(startKey);
         saveState();
       },
-      redo: () => start(job),
+      redo: () => start(job, id),
     });
   }
 
