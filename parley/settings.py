@@ -67,6 +67,14 @@ class Settings:
     rasa_timeout_s: float = field(
         default_factory=lambda: float(_env("PARLEY_RASA_TIMEOUT_S", "30"))
     )
+    # Seconds a Rasa replica's per-conversation lock lives (Rasa's TICKET_LOCK_LIFETIME,
+    # default 60). When a replica dies mid-turn its lock blocks that conversation until it
+    # expires; 15 s keeps that wait under the gateway's timeout. A turn that outlives it can
+    # overlap the next one for the same person: the message receipts and the application's
+    # row lock keep that harmless (README, "Scaling").
+    lock_lifetime_s: int = field(
+        default_factory=lambda: int(_env("PARLEY_LOCK_LIFETIME_S", "15"))
+    )
     jobs_dir: Path = field(default_factory=lambda: Path(_env("PARLEY_JOBS_DIR", "jobs")))
     models_dir: Path = field(default_factory=lambda: Path(_env("PARLEY_MODELS_DIR", "models")))
     rasa_venv: Path = field(default_factory=lambda: Path(_env("PARLEY_RASA_VENV", ".venv-rasa")))

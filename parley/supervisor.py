@@ -114,6 +114,7 @@ def rasa_process(settings: Settings, *, name: str = "rasa", port: int | None = N
             "PARLEY_REDIS_PORT": str(settings.redis_port),
             "PARLEY_REDIS_DB": str(settings.redis_db),
             "PARLEY_LOCK_PREFIX": settings.lock_prefix,
+            "TICKET_LOCK_LIFETIME": str(settings.lock_lifetime_s),
         }
     )
     argv = [

@@ -45,7 +45,7 @@ DOCKERFILES = sorted(
 )
 SECRET_NAMES = ("PARLEY_MASTER_KEY", "PARLEY_TRACKER_KEY", "POSTGRES_PASSWORD")
 # Set by the images / Rasa itself rather than by Parley's settings (documented in deploy/).
-RASA_OWN_ENV = {"RASA_TELEMETRY_ENABLED"}
+RASA_OWN_ENV = {"RASA_TELEMETRY_ENABLED", "TICKET_LOCK_LIFETIME"}
 BASE64_KEY = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{43}=")
 
 
