@@ -33,10 +33,22 @@ A = TypeVar("A", bound=Action)
 log = logging.getLogger(__name__)
 
 
-@lru_cache(maxsize=1)
+# Builds the per-process services once. A freshly (re)started action server gets its first
+# calls concurrently (rasa-sdk runs each in a thread): without the lock each would run the
+# migration check at once, and Alembic's module-level state is not thread-safe (the fault
+# tests hit "KeyError: 'config'" after killing an action server mid-interview).
+_BUILD = threading.RLock()
+
+
 def service() -> InterviewService:
     """The interview service; every committed answer is scored right away (free text) so
     the shortlist is ready when the interview ends."""
+    with _BUILD:
+        return _service()
+
+
+@lru_cache(maxsize=1)
+def _service() -> InterviewService:
     from storage.files import FileStore
 
     settings = load_settings()
@@ -52,8 +64,13 @@ def service() -> InterviewService:
     )
 
 
-@lru_cache(maxsize=1)
 def privacy_chat() -> PrivacyChat:
+    with _BUILD:
+        return _privacy_chat()
+
+
+@lru_cache(maxsize=1)
+def _privacy_chat() -> PrivacyChat:
     """The privacy dialogue, on the interview service's database (one per process)."""
     from privacy.chat import PrivacyChat
     from storage.files import FileStore
@@ -63,8 +80,13 @@ def privacy_chat() -> PrivacyChat:
     return PrivacyChat(db, settings, FileStore(settings.files_dir, db))
 
 
-@lru_cache(maxsize=1)
 def scheduling_chat() -> SchedulingChat:
+    with _BUILD:
+        return _scheduling_chat()
+
+
+@lru_cache(maxsize=1)
+def _scheduling_chat() -> SchedulingChat:
     """The booking dialogue (one per process): reminders as configured, the employer told
     by mail when no interviewer has free time."""
     from scheduling.booking import BookingService
@@ -85,18 +107,27 @@ def scheduling_chat() -> SchedulingChat:
     )
 
 
-@lru_cache(maxsize=1)
 def job_fit() -> JobFitService:
+    with _BUILD:
+        return _job_fit()
+
+
+@lru_cache(maxsize=1)
+def _job_fit() -> JobFitService:
     return JobFitService(service().db)
 
 
 def warm_up() -> None:
-    """Load the scoring model in the background when the action server starts, so the first
-    free-text answer does not wait for it."""
+    """Open the database and load the scoring model in the background when the action
+    server starts, so the first turn and the first free-text answer do not wait for them."""
 
     def _load() -> None:
         from nlu.scoring import get_scorer
 
+        try:  # the database and migrations check, before the first turn needs them
+            service()
+        except Exception as exc:  # the first turn tries again and answers with a clear text
+            logging.getLogger(__name__).error("interview service not ready: %s", type(exc).__name__)
         try:
             get_scorer()
         except Exception:  # scoring then fails per answer, logged; the interview goes on

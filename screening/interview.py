@@ -134,6 +134,11 @@ STORAGE_FAULT_AFTER_SAVE_TEXT = (
 )
 
 
+def _lost_connection(exc: BaseException) -> bool:
+    """The database connection went away (as opposed to refusing the write)."""
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
 class StorageFault(Exception):
     """A turn the database could not complete (storage.db.is_storage_fault). `saved` says
     whether the message's own change was committed before the fault; `text` is what the
@@ -575,29 +580,39 @@ class InterviewService:
         """
         message_id = valid_message_id(message_id)
         handled: list[bool] = []  # one entry once the message's handler has committed
-        try:
-            return self._turn(
-                sender_id,
-                slug,
-                consent=consent,
-                age_ok=age_ok,
-                intro_shown=intro_shown,
-                slot=slot,
-                value=value,
-                nlu=nlu,
-                mode=mode,
-                message_id=message_id,
-                handled=handled,
-            )
-        except Exception as exc:
-            if not is_storage_fault(exc):
-                raise
-            saved = bool(handled) or (
-                message_id is not None and self._seen_despite_fault(sender_id, message_id)
-            )
-            # The error's class only: its text may quote the statement's parameters.
-            log.warning("storage fault in a turn: %s (saved=%s)", type(exc).__name__, saved)
-            raise StorageFault(saved) from exc
+        for attempt in (1, 2):
+            try:
+                return self._turn(
+                    sender_id,
+                    slug,
+                    consent=consent,
+                    age_ok=age_ok,
+                    intro_shown=intro_shown,
+                    slot=slot,
+                    value=value,
+                    nlu=nlu,
+                    mode=mode,
+                    message_id=message_id,
+                    handled=handled,
+                )
+            except Exception as exc:
+                if not is_storage_fault(exc):
+                    raise
+                if attempt == 1 and _lost_connection(exc) and (message_id or not handled):
+                    # A dropped connection (the server restarted, a fail-over, a killed
+                    # backend): the pool now holds fresh connections, so the turn runs once
+                    # more. Safe: with a message id a committed message is recognised by its
+                    # receipt; without one, only a turn that committed nothing is rerun.
+                    log.warning("connection lost in a turn: %s; running it again",
+                                type(exc).__name__)  # fmt: skip
+                    continue
+                saved = bool(handled) or (
+                    message_id is not None and self._seen_despite_fault(sender_id, message_id)
+                )
+                # The error's class only: its text may quote the statement's parameters.
+                log.warning("storage fault in a turn: %s (saved=%s)", type(exc).__name__, saved)
+                raise StorageFault(saved) from exc
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
     def _seen_despite_fault(self, sender_id: str, message_id: str) -> bool:
         """After a fault: did the message's transaction commit all the same (the connection
