@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import PurePath
 from typing import Any
 
+import rasa.core.channels.rest as _rasa_rest
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, response
@@ -113,3 +114,27 @@ class MetadataRestInput(RestInput):
             return response.json(loaded)
 
         return webhook
+
+
+class _WithoutText:
+    """Rasa's REST channel logs the person's message (`text=`) when a turn fails or is
+    cancelled (a gateway timeout). Nothing personal goes into Parley's logs, so the channel's
+    logger gets this wrapper: the same events, without the text."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._inner, name)
+        if not callable(method):
+            return method
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            kwargs.pop("text", None)
+            return method(*args, **kwargs)
+
+        return call
+
+
+if not isinstance(_rasa_rest.structlogger, _WithoutText):
+    _rasa_rest.structlogger = _WithoutText(_rasa_rest.structlogger)
