@@ -373,137 +373,85 @@ async def drive(
     """Run every conversation to its end, at most `concurrency` at a time, timing each turn.
 
     `via_gateway`: send each message the way the gateways do (bot/rasa_client.py: the sender's
-    replica by consistent hashing, a message id, the gateways' retries), so an error counted
+    replica by consistent hashing, a message id, the gateways' resends), so an error counted
     here is one a candidate would have been shown. Otherwise plain POSTs to `base_url` (the
     starter bot, which has no gateway).
 
     A conversation stops at its first error or timeout (its later turns would be
     meaningless); such conversations are listed in `aborted`.
     """
-    if via_gateway:
-        return await _drive_via_gateway(
-            [base_url] if isinstance(base_url, str) else list(base_url),
-            conversations,
-            concurrency,
-            timeout_s=timeout_s,
-            echo=echo,
-            label=label,
-            expected_model=expected_model,
-        )
-    assert isinstance(base_url, str)
+    from bot.rasa_client import BotMessage, RasaClient, RasaUnavailable
+
     stats = RunStats()
     gate = asyncio.Semaphore(max(1, concurrency))
     done = 0
-    pool = concurrency + 4
-    limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool)
-    timeout = httpx.Timeout(timeout_s, connect=10.0)
+    urls = [base_url] if isinstance(base_url, str) else list(base_url)
 
-    async def one(client: httpx.AsyncClient, conv: Conversation) -> None:
-        nonlocal done
-        async with gate:
-            for number, turn in enumerate(conv.turns, start=1):
-                body = {"sender": conv.sender, "message": turn.text}
-                started = time.perf_counter()
-                try:
-                    response = await client.post(REST_PATH, json=body)
+    async with contextlib.AsyncExitStack() as resources:
+        if via_gateway:
+            rasa = await resources.enter_async_context(
+                RasaClient(urls, timeout_s=timeout_s, expected_model=expected_model)
+            )
+
+            async def send(conv: Conversation, text: str) -> list[BotMessage]:
+                return await rasa.send(conv.sender, text)
+
+        else:
+            pool = concurrency + 4
+            client = await resources.enter_async_context(
+                httpx.AsyncClient(
+                    base_url=urls[0],
+                    timeout=httpx.Timeout(timeout_s, connect=10.0),
+                    limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
+                )
+            )
+
+            async def send(conv: Conversation, text: str) -> list[BotMessage]:
+                response = await client.post(
+                    REST_PATH, json={"sender": conv.sender, "message": text}
+                )
+                if response.status_code != 200:
+                    raise httpx.HTTPStatusError(
+                        f"HTTP {response.status_code}", request=response.request, response=response
+                    )
+                return parse_rest_response(response.json())
+
+        async def one(conv: Conversation) -> None:
+            nonlocal done
+            async with gate:
+                for number, turn in enumerate(conv.turns, start=1):
+                    started = time.perf_counter()
+                    try:
+                        messages = await send(conv, turn.text)
+                    except (RasaUnavailable, httpx.HTTPError, ValueError) as exc:
+                        stats.errors += 1
+                        stats.aborted.add(conv.sender)
+                        stats.note(f"{conv.sender} turn {number}: {type(exc).__name__}: {exc}")
+                        break
                     elapsed = time.perf_counter() - started
-                    if response.status_code != 200:
-                        raise httpx.HTTPStatusError(
-                            f"HTTP {response.status_code}",
-                            request=response.request,
-                            response=response,
+                    stats.latencies_s.append(elapsed)
+                    stats.by_position[number].append(elapsed)
+                    reply = " ".join(m.text for m in messages)
+                    if not messages or (turn.expect and turn.expect.lower() not in reply.lower()):
+                        stats.unexpected_replies += 1
+                        stats.note(
+                            f"{conv.sender} turn {number} sent {turn.text[:40]!r}, expected "
+                            f"{turn.expect!r}, got {reply[:160]!r}"
                         )
-                    messages = parse_rest_response(response.json())
-                except (httpx.HTTPError, ValueError) as exc:
-                    stats.errors += 1
-                    stats.aborted.add(conv.sender)
-                    stats.note(f"{conv.sender} turn {number}: {type(exc).__name__}: {exc}")
-                    break
-                stats.latencies_s.append(elapsed)
-                stats.by_position[number].append(elapsed)
-                reply = " ".join(m.text for m in messages)
-                if not messages or (turn.expect and turn.expect.lower() not in reply.lower()):
-                    stats.unexpected_replies += 1
-                    stats.note(
-                        f"{conv.sender} turn {number} sent {turn.text[:40]!r}, expected "
-                        f"{turn.expect!r}, got {reply[:160]!r}"
-                    )
-            done += 1
+                done += 1
 
-    async def progress() -> None:
-        while True:
-            await asyncio.sleep(5)
-            echo(
-                f"  {label}{done}/{len(conversations)} conversations done, "
-                f"{len(stats.latencies_s)} turns, {stats.errors} errors"
-            )
+        async def progress() -> None:
+            while True:
+                await asyncio.sleep(5)
+                echo(
+                    f"  {label}{done}/{len(conversations)} conversations done, "
+                    f"{len(stats.latencies_s)} turns, {stats.errors} errors"
+                )
 
-    async with httpx.AsyncClient(base_url=base_url, timeout=timeout, limits=limits) as client:
         reporter = asyncio.create_task(progress())
         started = time.perf_counter()
         try:
-            await asyncio.gather(*(one(client, c) for c in conversations))
-        finally:
-            stats.duration_s = time.perf_counter() - started
-            reporter.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reporter
-    return stats
-
-
-async def _drive_via_gateway(
-    urls: list[str],
-    conversations: Sequence[Conversation],
-    concurrency: int,
-    *,
-    timeout_s: float,
-    echo: Echo,
-    label: str,
-    expected_model: str,
-) -> RunStats:
-    from bot.rasa_client import RasaClient, RasaUnavailable
-
-    stats = RunStats()
-    gate = asyncio.Semaphore(max(1, concurrency))
-    done = 0
-
-    async def one(rasa: RasaClient, conv: Conversation) -> None:
-        nonlocal done
-        async with gate:
-            for number, turn in enumerate(conv.turns, start=1):
-                started = time.perf_counter()
-                try:
-                    messages = await rasa.send(conv.sender, turn.text)
-                except (RasaUnavailable, httpx.HTTPError, ValueError) as exc:
-                    stats.errors += 1
-                    stats.aborted.add(conv.sender)
-                    stats.note(f"{conv.sender} turn {number}: {type(exc).__name__}: {exc}")
-                    break
-                elapsed = time.perf_counter() - started
-                stats.latencies_s.append(elapsed)
-                stats.by_position[number].append(elapsed)
-                reply = " ".join(m.text for m in messages)
-                if not messages or (turn.expect and turn.expect.lower() not in reply.lower()):
-                    stats.unexpected_replies += 1
-                    stats.note(
-                        f"{conv.sender} turn {number} sent {turn.text[:40]!r}, expected "
-                        f"{turn.expect!r}, got {reply[:160]!r}"
-                    )
-            done += 1
-
-    async def progress() -> None:
-        while True:
-            await asyncio.sleep(5)
-            echo(
-                f"  {label}{done}/{len(conversations)} conversations done, "
-                f"{len(stats.latencies_s)} turns, {stats.errors} errors"
-            )
-
-    async with RasaClient(urls, timeout_s=timeout_s, expected_model=expected_model) as rasa:
-        reporter = asyncio.create_task(progress())
-        started = time.perf_counter()
-        try:
-            await asyncio.gather(*(one(rasa, c) for c in conversations))
+            await asyncio.gather(*(one(c) for c in conversations))
         finally:
             stats.duration_s = time.perf_counter() - started
             reporter.cancel()

@@ -205,3 +205,56 @@ def test_check_database_counts_lost_duplicated_and_incomplete(tmp_path: Path) ->
     assert check.lost == 2 + 3
     assert check.duplicated == 2
     assert check.incomplete == [dup_and_lost.sender, missing.sender]
+
+
+# ---------------------------------------------------------------- drive(), both ways of sending
+def _echo_replies(sender: str, message: str) -> list[dict[str, object]]:
+    return [{"recipient_id": sender, "text": f"ok: {message}"}]
+
+
+def _two_turns(sender: str) -> Conversation:
+    from parley.bench_turns import Turn
+
+    return Conversation(sender, [Turn("hello", expect="ok: hello"), Turn("bye", expect="ok: bye")])
+
+
+@pytest.mark.parametrize("via_gateway", [False, True])
+def test_drive_times_every_turn_and_checks_replies(via_gateway: bool) -> None:
+    import asyncio
+
+    from parley.bench_turns import drive
+    from tests.web.fake_rasa import FakeRasa
+
+    rasa = FakeRasa(_echo_replies).start()
+    try:
+        convs = [_two_turns(f"web:drive-{n}") for n in range(5)]
+        stats = asyncio.run(
+            drive(rasa.url, convs, 3, via_gateway=via_gateway, echo=lambda _m: None)
+        )
+    finally:
+        rasa.stop()
+    assert len(stats.latencies_s) == 10 and stats.errors == 0 and stats.unexpected_replies == 0
+    assert sorted(rasa.messages()) == sorted(["hello", "bye"] * 5)
+    assert rasa.overlaps == []  # one message per conversation at a time
+
+
+@pytest.mark.parametrize("via_gateway", [False, True])
+def test_drive_counts_an_error_and_stops_that_conversation(via_gateway: bool) -> None:
+    import asyncio
+
+    from parley.bench_turns import drive
+    from tests.web.fake_rasa import FakeRasa
+
+    rasa = FakeRasa(_echo_replies).start()
+    rasa.fail = True
+    try:
+        stats = asyncio.run(
+            drive(
+                rasa.url, [_two_turns("web:drive-x")], 1, via_gateway=via_gateway, echo=print
+            )
+        )
+    finally:
+        rasa.stop()
+    assert stats.errors == 1 and stats.aborted == {"web:drive-x"} and stats.latencies_s == []
+    # The gateways' client resends a 5xx once with the same id; a plain POST does not.
+    assert rasa.messages() == (["hello", "hello"] if via_gateway else ["hello"])
