@@ -16,12 +16,14 @@ imports nothing from Parley's packages.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
 import logging
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from rasa.core.tracker_store import SQLTrackerStore
@@ -29,6 +31,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 KEY_ENV = "PARLEY_TRACKER_KEY"
 PREFIX = "pt1:"
@@ -75,6 +78,38 @@ class EventCipher:
         return plain.decode("utf-8")
 
 
+class TrackerStoreUnavailable(BaseException):
+    """The tracker store could not be read or written, even after retries.
+
+    A BaseException on purpose: Rasa wraps every tracker store in `FailSafeTrackerStore`,
+    which turns any Exception from `retrieve` into "no conversation yet" (the person's
+    interview silently restarts, and the next message is taken for something else) and any
+    Exception from `save` into a save to memory (the turn is lost from the database). The
+    fault tests caught both when PostgreSQL connections were killed mid-turn. This one passes
+    through: the request fails, nothing is saved, and the gateway resends the message with
+    the same id (its receipt keeps it from being applied twice)."""
+
+
+RETRIES = 3
+RETRY_PAUSE_S = 0.2
+
+
+async def _steadily(work: Callable[[], T]) -> T:
+    """Run `work` (one database round trip), again after a database error: a killed or
+    dropped connection is replaced by the pool on the next try."""
+    import sqlalchemy.exc
+
+    for attempt in range(1, RETRIES + 1):
+        try:
+            return work()
+        except sqlalchemy.exc.DBAPIError as exc:
+            if attempt == RETRIES:
+                raise TrackerStoreUnavailable(type(exc).__name__) from exc
+            logger.warning("tracker store: %s; trying again", type(exc).__name__)
+            await asyncio.sleep(RETRY_PAUSE_S * attempt)
+    raise AssertionError("unreachable")
+
+
 class EncryptedSQLTrackerStore(SQLTrackerStore):
     """`endpoints.yml`: `tracker_store: {type: rasa_ext.encrypted_tracker_store.
     EncryptedSQLTrackerStore, url: <SQLAlchemy URL>}`."""
@@ -101,6 +136,13 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
     async def _retrieve(
         self, sender_id: str, fetch_events_from_all_sessions: bool
     ) -> DialogueStateTracker | None:
+        return await _steadily(
+            lambda: self._retrieve_once(sender_id, fetch_events_from_all_sessions)
+        )
+
+    def _retrieve_once(
+        self, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> DialogueStateTracker | None:
         with self.session_scope() as session:
             rows = self._event_query(
                 session, sender_id, fetch_events_from_all_sessions=fetch_events_from_all_sessions
@@ -113,6 +155,10 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
     async def save(self, tracker: DialogueStateTracker) -> None:
         """As SQLTrackerStore.save, with the payload sealed."""
         await self.stream_events(tracker)
+        # Safe to run again: the events to add are counted against what is stored.
+        await _steadily(lambda: self._save_once(tracker))
+
+    def _save_once(self, tracker: DialogueStateTracker) -> None:
         with self.session_scope() as session:
             for event in self._additional_events(session, tracker):
                 data: dict[str, Any] = event.as_dict()

@@ -486,6 +486,18 @@ class InterviewService:
         before practice mode existed)."""
         if consent is False or age_ok is False:
             return Stage.DONE
+        try:
+            return self._stage(sender_id, slug, consent, mode)
+        except DBAPIError as exc:
+            if not _lost_connection(exc):
+                raise
+            # A read: simply asked again on a fresh connection (the pool replaced the one
+            # that dropped), so a turn already committed is not reported as a fault.
+            log.warning("connection lost reading the stage: %s; reading again",
+                        type(exc).__name__)  # fmt: skip
+            return self._stage(sender_id, slug, consent, mode)
+
+    def _stage(self, sender_id: str, slug: str | None, consent: Any, mode: str | None) -> Stage:
         with self.db.transaction() as s:
             app = self._latest_open(s, sender_id, slug, mode)
             if app is None:

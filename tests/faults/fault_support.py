@@ -29,7 +29,7 @@ from parley.settings import Settings
 from parley.stack import build_supervisor, isolated_settings
 from parley.supervisor import Supervisor
 from screening.catalog import import_jobs
-from screening.interview import STORAGE_FAULT_TEXT
+from screening.interview import STORAGE_FAULT_AFTER_SAVE_TEXT, STORAGE_FAULT_TEXT
 from storage.db import Database
 from storage.migrate import upgrade
 from tests.support import ROOT, create_pg_database, drop_pg_database, pg_url
@@ -155,9 +155,10 @@ async def run_interviews(
             for number, turn in enumerate(conv.turns, start=1):
                 message_id = uuid.uuid4().hex
                 deadline = time.monotonic() + RESEND_FOR_S
+                text = turn.text
                 while True:
                     try:
-                        reply = await send_turn(conv, turn.text, message_id)  # type: ignore[misc]
+                        reply = await send_turn(conv, text, message_id)  # type: ignore[misc]
                         break
                     except Retry as exc:
                         if exc.shown:
@@ -167,6 +168,7 @@ async def run_interviews(
                         outcome.resends += 1
                         if exc.new_id:
                             message_id = uuid.uuid4().hex
+                        text = exc.text or text
                         if time.monotonic() > deadline:
                             outcome.unexpected.append(f"{conv.sender} turn {number}: gave up")
                             return
@@ -196,10 +198,11 @@ class Retry(Exception):
     """The message did not get through: send it again — with the same id (the page's own
     resend) or, when the person is asked to send it again, as a new message."""
 
-    def __init__(self, why: str, *, shown: bool, new_id: bool = False) -> None:
+    def __init__(self, why: str, *, shown: bool, new_id: bool = False, text: str = "") -> None:
         super().__init__(why)
         self.shown = shown
         self.new_id = new_id
+        self.text = text  # what the person sends instead ("repeat"), "" for the same text
 
 
 def via_rasa_client(rasa: RasaClient) -> Callable[[Conversation, str, str], object]:
@@ -213,6 +216,8 @@ def via_rasa_client(rasa: RasaClient) -> Callable[[Conversation, str, str], obje
         reply = " ".join(m.text for m in messages)
         if STORAGE_FAULT_TEXT in reply:  # "nothing was lost, send it again": the person does
             raise Retry("storage fault", shown=True, new_id=True)
+        if STORAGE_FAULT_AFTER_SAVE_TEXT in reply:  # stored; "say 'repeat'": the person does
+            raise Retry("storage fault after the save", shown=True, new_id=True, text="repeat")
         return reply
 
     return send
