@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -134,9 +134,25 @@ STORAGE_FAULT_AFTER_SAVE_TEXT = (
 )
 
 
+_R = TypeVar("_R")
+
+
 def _lost_connection(exc: BaseException) -> bool:
     """The database connection went away (as opposed to refusing the write)."""
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+def _read_again_if_dropped(read: Callable[[], _R]) -> _R:
+    """Run a read-only step; once more if the connection dropped under it (the engine opens a
+    fresh one), so a turn already committed is not reported as a fault. Reads are safe to
+    repeat; writes have their own rule in `InterviewService.turn`."""
+    try:
+        return read()
+    except DBAPIError as exc:
+        if not _lost_connection(exc):
+            raise
+        log.warning("connection lost in a read: %s; reading again", type(exc).__name__)
+        return read()
 
 
 class StorageFault(Exception):
@@ -486,16 +502,7 @@ class InterviewService:
         before practice mode existed)."""
         if consent is False or age_ok is False:
             return Stage.DONE
-        try:
-            return self._stage(sender_id, slug, consent, mode)
-        except DBAPIError as exc:
-            if not _lost_connection(exc):
-                raise
-            # A read: simply asked again on a fresh connection (the pool replaced the one
-            # that dropped), so a turn already committed is not reported as a fault.
-            log.warning("connection lost reading the stage: %s; reading again",
-                        type(exc).__name__)  # fmt: skip
-            return self._stage(sender_id, slug, consent, mode)
+        return _read_again_if_dropped(lambda: self._stage(sender_id, slug, consent, mode))
 
     def _stage(self, sender_id: str, slug: str | None, consent: Any, mode: str | None) -> Stage:
         with self.db.transaction() as s:
@@ -711,17 +718,11 @@ class InterviewService:
                     age_confirmed=None,
                     intro_shown=None,
                 )
-        for attempt in (1, 2):
-            try:
-                stage, asked = self._next_step(
-                    sender_id, slug, consent, age_ok, mode, intro_shown, ask=not hold
-                )
-                break
-            except DBAPIError as exc:
-                # Only reads follow, so one reconnect attempt is safe after a dropped
-                # connection (the engine opens a fresh one).
-                if attempt == 2 or not exc.connection_invalidated:
-                    raise
+        stage, asked = _read_again_if_dropped(
+            lambda: self._next_step(
+                sender_id, slug, consent, age_ok, mode, intro_shown, ask=not hold
+            )
+        )
         # While a privacy request waits for the next message, nothing is asked (`hold`): the
         # question comes after it.
         replies += asked
