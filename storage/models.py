@@ -821,6 +821,13 @@ class ApplicationReview(Base):
     stage: Mapped[str] = mapped_column(String(20), default="new", index=True)
     override_score: Mapped[float | None] = mapped_column(Float)
     override_by: Mapped[str | None] = mapped_column(String(200))
+    # A person reinstated an application the knockout rules stopped (oversight/overrides).
+    knockout_overridden_at: Mapped[datetime | None]
+    knockout_override_by: Mapped[str | None] = mapped_column(String(200))
+    # A person pinned the application to this shortlist position (1 = top) instead of the
+    # position its score gives it.
+    pinned_rank: Mapped[int | None] = mapped_column(Integer)
+    rank_pinned_by: Mapped[str | None] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -866,3 +873,80 @@ class EmployerAudit(Base):
     )
     outcome: Mapped[str] = mapped_column(String(20))  # allowed | denied | invalid
     detail: Mapped[str | None] = mapped_column(String(200))
+
+
+# --------------------------------------------------------------------------- fairness
+
+
+class SelfIdentification(Base):
+    """A candidate's voluntary self-identification for bias audits: sex and race/ethnicity
+    (EEO-1 categories), each possibly "prefer not to say".
+
+    Why apart from everything else: it may only ever be counted in aggregate. The values are
+    sealed under the candidate's *self-ID key* (`self_id_keys`), not the data key that seals
+    answers and scores, and they are not in the transparent sealing map: loading a row gives
+    tokens, and only `fairness.self_id` opens them. Scoring, ranking and the employer views
+    never import that module. `step` is the question waiting for an answer while the
+    candidate is filling it in (None once done). One row per candidate (a person's answers do
+    not differ by job); the audit joins it to their applications.
+    """
+
+    __tablename__ = "self_identifications"
+
+    candidate_id: Mapped[str] = mapped_column(
+        ForeignKey("candidates.id", ondelete="CASCADE"), primary_key=True
+    )
+    sex: Mapped[str | None] = mapped_column(Text)  # sealed under the self-ID key
+    race_ethnicity: Mapped[str | None] = mapped_column(Text)  # sealed under the self-ID key
+    step: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SelfIdKey(Base):
+    """The candidate's self-ID key, wrapped by the master key under its own context (a data
+    key cannot be unwrapped as a self-ID key or the other way round). Deleting the row
+    shreds the self-identification wherever copies of it are."""
+
+    __tablename__ = "self_id_keys"
+
+    candidate_id: Mapped[str] = mapped_column(
+        ForeignKey("candidates.id", ondelete="CASCADE"), primary_key=True
+    )
+    master_key_id: Mapped[str] = mapped_column(String(32))
+    wrapped_key: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    rotated_at: Mapped[datetime | None]
+
+
+class DecisionLogEntry(Base):
+    """One decision about an application, automated or human: a knockout, a score, a rank in
+    a shortlist, an employer's advance / reject / review, or a person overriding the tool.
+
+    Who or what decided (`decided_by`: "rules:knockout", "model:<name>", "employer:<actor>"),
+    when, with which model and scorer versions, on which inputs — by reference (answer and
+    score row ids, job version), never copies of the candidate's words. Kept at least six
+    months (`PARLEY_DECISION_LOG_DAYS`). The link to the application is SET NULL when the
+    candidate is erased and `reason` (sealed under the candidate's data key) is shredded
+    with them: the record that a decision happened, by whom and with which model, outlives
+    the person's data, as the AI Act's logging duty requires, without identifying them.
+    """
+
+    __tablename__ = "decision_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    application_id: Mapped[str | None] = mapped_column(
+        ForeignKey("applications.id", ondelete="SET NULL"), index=True
+    )
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), index=True)
+    decision: Mapped[str] = mapped_column(String(30))
+    automated: Mapped[bool] = mapped_column(Boolean, default=False)
+    decided_by: Mapped[str] = mapped_column(String(200))
+    outcome: Mapped[dict[str, Any]] = mapped_column(JSON)
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON)
+    model_name: Mapped[str | None] = mapped_column(String(200))
+    model_version: Mapped[str | None] = mapped_column(String(80))
+    scorer_version: Mapped[str | None] = mapped_column(String(40))
+    reason: Mapped[str | None] = mapped_column(Text)  # sealed

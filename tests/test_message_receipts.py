@@ -390,7 +390,7 @@ def test_migration_0008_adds_and_removes_the_receipts_table(empty_url: str) -> N
         assert ["application_id", "message_id"] in uniques
         downgrade(empty_url, "0007")
         assert "message_receipts" not in inspect(engine).get_table_names()
-        upgrade(empty_url)
+        upgrade(empty_url, "0008")
         with engine.begin() as conn:
             version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
         assert version == "0008"

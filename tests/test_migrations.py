@@ -106,6 +106,6 @@ def test_upgrade_is_idempotent(url: str) -> None:
     try:
         with engine.begin() as conn:
             version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        assert version == "0008"
+        assert version == "0009"
     finally:
         engine.dispose()

@@ -1,0 +1,1 @@
+"""Fairness: voluntary self-identification and bias audits (NYC Local Law 144 method)."""

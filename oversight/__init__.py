@@ -1,0 +1,1 @@
+"""Human oversight of automated outcomes: the decision log and a person's overrides."""
