@@ -37,7 +37,8 @@ COMMANDS_HELP = (
     "Interviews with a person: /book, /reschedule, /cancel_interview, /interview. "
     "Your data: /mydata, /export, /delete, /delete_answer <n>, /delete_recordings, /optout, "
     "/optin, /review [your view], /correct <n> <new answer>, /dispute <n> <why>, "
-    "/withdraw_consent, /viewed, /notices, /settings, /contact email <address>, /verify <code>."
+    "/withdraw_consent, /viewed, /notices, /settings, /contact email <address>, /verify <code>, "
+    "/selfid (optional self-identification)."
 )
 
 

@@ -33,10 +33,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from fairness import self_id
+from fairness.categories import LABELS, RACE_ETHNICITY, SEX, parse_race, parse_sex
 from privacy import contacts, export, notices, oversight, preferences, summary, verification
 from privacy.requests import Kind, RequestStatus, complete, open_request, pending_for
 from privacy.tombstones import erasure_for_sender
 from screening.commands import (
+    SELF_ID_USAGE,
     Command,
     MessageNlu,
     PrivacyArgs,
@@ -48,10 +51,16 @@ from screening.commands import (
     recognise_command,
     recognise_privacy,
 )
-from screening.interview import Reply
+from screening.interview import Mode, Reply
 from screening.questions import parse_yes_no
 from storage.db import Database
-from storage.models import Candidate, PrivacyRequest
+from storage.models import (
+    Application,
+    BookingInvitation,
+    Candidate,
+    PrivacyRequest,
+    SelfIdentification,
+)
 from storage.repositories import CandidateRepository, channel_of
 
 if TYPE_CHECKING:
@@ -79,6 +88,10 @@ ERASED = (
     "There is nothing left to change."
 )
 CANCELLED = "OK — cancelled. Nothing has changed."
+SELF_ID_AFTER_APPLICATION = (
+    "The optional self-identification questions are asked after an application: apply for a "
+    "job first (send /jobs). Nothing about you was stored."
+)
 CONTINUE = "Now, back to your interview:"
 
 _CANCEL = re.compile(
@@ -174,9 +187,10 @@ class PrivacyChat:
     def cancel_pending(self, sender_id: str) -> bool:
         """Cancel what waits for this sender (starting an interview replaces it)."""
         with self.db.transaction() as s:
+            stopped = self._stop_self_id(s, sender_id)
             row = self._pending_row(s, sender_id)
             if row is None:
-                return False
+                return stopped
             self._cancel(s, row)
             return True
 
@@ -223,6 +237,8 @@ class PrivacyChat:
                     )
                 if command == PrivacyCommand.CONTACT:
                     return ChatTurn().say(NO_CANDIDATE_FOR_CONTACT)
+                if command == PrivacyCommand.SELF_ID:
+                    return ChatTurn().say(SELF_ID_AFTER_APPLICATION)
                 if command != PrivacyCommand.NOTICES:
                     return ChatTurn().say(NOTHING_STORED)
             elif candidate.erased_at is not None and command != PrivacyCommand.NOTICES:
@@ -231,6 +247,8 @@ class PrivacyChat:
                 elif command != PrivacyCommand.VIEW:
                     return ChatTurn().say(ERASED)
             candidate_id = candidate.id if candidate is not None else None
+            if candidate is not None and command != PrivacyCommand.SELF_ID:
+                self._stop_self_id(s, sender_id)  # another request replaces the questions
         if code_for is not None:
             return self._code(sender_id, code_for[0], code_for[1], args.value or "")
         handler = {
@@ -247,6 +265,7 @@ class PrivacyChat:
             PrivacyCommand.NOTICES: self._notices,
             PrivacyCommand.SETTINGS: self._settings,
             PrivacyCommand.CONTACT: self._contact,
+            PrivacyCommand.SELF_ID: self._self_id,
         }[command]
         return handler(sender_id, candidate_id, args)
 
@@ -272,6 +291,12 @@ class PrivacyChat:
         if command == PrivacyCommand.CORRECT:
             action = "dispute" if _DISPUTE_WORDS.search(text) else None
             return PrivacyArgs(command, action=action, ref=_number(text))
+        if command == PrivacyCommand.SELF_ID:
+            if _SELF_ID_DELETE_WORDS.search(text):
+                return PrivacyArgs(command, action="delete")
+            if _SELF_ID_CHANGE_WORDS.search(text):
+                return PrivacyArgs(command, action="change")
+            return PrivacyArgs(command)
         if command == PrivacyCommand.CONTACT:
             email = _EMAIL_IN_TEXT.search(text)
             if email:
@@ -522,6 +547,9 @@ class PrivacyChat:
     # ------------------------------------------------------------------ pending input
     def pending_turn(self, sender_id: str, text: str, nlu: MessageNlu) -> ChatTurn | None:
         """The message as the input a request of this sender waits for (see module doc)."""
+        answered = self._self_id_pending(sender_id, text, nlu)
+        if answered is not None:
+            return answered
         with self.db.transaction() as s:
             row = self._pending_row(s, sender_id)
             if row is None:
@@ -737,6 +765,241 @@ class PrivacyChat:
         from screening.commands import CONTACT_USAGE
 
         return ChatTurn().say(CONTACT_USAGE)
+
+    # -- voluntary self-identification ---------------------------------------------------
+    # Two optional questions, asked only after a real application (never in practice). The
+    # question that waits is `self_identifications.step` ("<question>|<sender tag>"), bound
+    # to the sender that asked, like a privacy request; it answers the next message only while
+    # it is set and fresh (fairness.self_id.STEP_TTL). Anything that is clearly something else
+    # (a command, a privacy request) clears it and goes on to its own handler; an answer that
+    # is no category clears it too, saving nothing for that question.
+    def _self_id(self, sender_id: str, candidate_id: str | None, args: PrivacyArgs) -> ChatTurn:
+        assert candidate_id is not None
+        action = args.action
+        with self.db.transaction() as s:
+            if not _has_real_application(s, candidate_id):
+                return ChatTurn().say(SELF_ID_AFTER_APPLICATION)
+            if action == "delete":
+                removed = self_id.delete(s, candidate_id)
+                return ChatTurn().say(SELF_ID_DELETED if removed else SELF_ID_NOTHING_TO_DELETE)
+            if action == "cancel":
+                self_id.set_step(s, candidate_id, None)
+                return ChatTurn().say(SELF_ID_STOPPED)
+            if action in ("sex", "race"):
+                return self._self_id_answer(
+                    s, sender_id, candidate_id, action, args.value or "", typed=False
+                )
+            sex, race = self_id.read(s, candidate_id)
+            if action != "change" and (sex or race):
+                self_id.set_step(s, candidate_id, None)
+                return ChatTurn().say(
+                    f"You told us: {_self_id_summary(sex, race)}. These answers are only counted "
+                    "in anonymous totals for our bias audit; no employer sees them with your name.",
+                    (
+                        ("Change", privacy_payload(PrivacyCommand.SELF_ID, "change")),
+                        ("Delete", privacy_payload(PrivacyCommand.SELF_ID, "delete")),
+                    ),
+                )
+            self_id.set_step(s, candidate_id, _step("sex", sender_id))
+        return ChatTurn(waiting=True).say(SELF_ID_INTRO).say(*_question("sex"))
+
+    def _self_id_pending(self, sender_id: str, text: str, nlu: MessageNlu) -> ChatTurn | None:
+        """The answer to a self-identification question that waits; None when none waits for
+        this sender or the message is something else (the step is then cleared)."""
+        with self.db.transaction() as s:
+            candidate = CandidateRepository(s).by_sender(sender_id)
+            if candidate is None or candidate.erased_at is not None:
+                return None
+            step = self_id.pending_step(s, candidate.id, lock=True)
+            if step is None:
+                return None
+            question, _, _tag = step.partition("|")
+            if step != _step(question, sender_id) or question not in ("sex", "race"):
+                return None  # another chat of theirs asked: it waits there
+            if _booking_asked_since(s, candidate.id):
+                # The booking dialogue asked something after our question ("2" may be a
+                # slot): that newer question takes the message, ours is dropped.
+                self_id.set_step(s, candidate.id, None)
+                return None
+            text = text.strip()
+            explicit = explicit_privacy(text)
+            if explicit is not None and explicit[0] == PrivacyCommand.SELF_ID:
+                return None  # a button of these questions: the command carries it out
+            if text.startswith("/"):
+                if explicit_command(text) == Command.SKIP:
+                    return self._self_id_answer(s, sender_id, candidate.id, question, "skip")
+                self_id.set_step(s, candidate.id, None)
+                return None
+            if _parse(question, text) is not None or _SELF_ID_SKIP.match(text):
+                return self._self_id_answer(s, sender_id, candidate.id, question, text)
+            if question == "race" and parse_sex(text) is not None:
+                sex, _race = self_id.read(s, candidate.id)
+                if sex == parse_sex(text):  # the first answer again (a double tap or resend)
+                    return ChatTurn(waiting=True).say(
+                        "I already have that answer. " + _question("race")[0], _question("race")[1]
+                    )
+            if recognise_command(text, nlu) == Command.SKIP:
+                return self._self_id_answer(s, sender_id, candidate.id, question, "skip")
+            if _CANCEL.match(text):
+                self_id.set_step(s, candidate.id, None)
+                return ChatTurn().say(SELF_ID_STOPPED)
+            self_id.set_step(s, candidate.id, None)
+            if recognise_privacy(text, nlu) is not None or recognise_command(text, nlu) is not None:
+                return None  # something else: its own handler answers it
+            what = "sex" if question == "sex" else "race/ethnicity"
+            return ChatTurn().say(
+                f"I didn't recognise that as one of the answers, so I saved nothing for the "
+                f"{what} question. Send /selfid to answer again — it's entirely optional.",
+                (("Answer again", privacy_payload(PrivacyCommand.SELF_ID, "change")),),
+            )
+
+    def _self_id_answer(
+        self,
+        s: Any,
+        sender_id: str,
+        candidate_id: str,
+        question: str,
+        text: str,
+        *,
+        typed: bool = True,
+    ) -> ChatTurn:
+        """Store (or skip) one answer in the caller's transaction, then ask the next question
+        or say what is saved."""
+        skipped = bool(_SELF_ID_SKIP.match(text))
+        value = None if skipped else _parse(question, text)
+        if value is None and not skipped:
+            self_id.set_step(s, candidate_id, None)
+            if not typed:
+                return ChatTurn().say(f"That answer looks broken. {SELF_ID_USAGE}")
+            return ChatTurn().say(SELF_ID_STOPPED)
+        if value is not None:
+            if question == "sex":
+                self_id.save(s, candidate_id, sex=value)
+            else:
+                self_id.save(s, candidate_id, race=value)
+        noted = f"Saved: {LABELS[value]}." if value is not None else "Skipped."
+        if question == "sex":
+            self_id.set_step(s, candidate_id, _step("race", sender_id))
+            label, buttons = _question("race")
+            return ChatTurn(waiting=True).say(f"{noted} {label}", buttons)
+        self_id.set_step(s, candidate_id, None)
+        sex, race = self_id.read(s, candidate_id)
+        if sex is None and race is None:
+            return ChatTurn().say(
+                f"{noted} You answered neither question, so nothing is stored. Send /selfid "
+                "if you change your mind."
+            )
+        return ChatTurn().say(
+            f"{noted} Thank you. What is stored: {_self_id_summary(sex, race)}. It is used only "
+            "in anonymous totals for our bias audit, never to score you. Send /selfid to see, "
+            "change or delete it."
+        )
+
+    def _stop_self_id(self, s: Any, sender_id: str) -> bool:
+        """Clear a self-identification question that waits for this sender."""
+        candidate = CandidateRepository(s).by_sender(sender_id)
+        if candidate is None:
+            return False
+        step = self_id.pending_step(s, candidate.id)
+        if step is None or step != _step(step.partition("|")[0], sender_id):
+            return False
+        self_id.set_step(s, candidate.id, None)
+        return True
+
+
+SELF_ID_INTRO = (
+    "These 2 questions are voluntary and entirely optional — skipping them changes nothing "
+    "about your application. Your answers are stored apart from your application under their "
+    "own key, are never used to score you, and are never shown to an employer with your name: "
+    "they are only counted in anonymous totals for our bias audit, which checks that the "
+    "screening treats every group fairly. You can see, change or delete them any time with "
+    "/selfid."
+)
+SELF_ID_STOPPED = (
+    "OK — I stopped the optional questions. Anything you already answered is kept; send "
+    "/selfid to see, change or delete it."
+)
+SELF_ID_DELETED = (
+    "Deleted: your self-identification answers and their key are gone. Nothing else changed."
+)
+SELF_ID_NOTHING_TO_DELETE = "You have no self-identification answers stored, so nothing to delete."
+_SELF_ID_SKIP = re.compile(
+    r"^\s*(skip|pass|next|skip (it|this|this one|the question|question))[\s.!]*$", re.IGNORECASE
+)
+_SELF_ID_DELETE_WORDS = re.compile(r"\b(delete|remove|erase|wipe|clear|forget)\b", re.IGNORECASE)
+_SELF_ID_CHANGE_WORDS = re.compile(r"\b(change|update|edit|correct)\b", re.IGNORECASE)
+
+
+def _step(question: str, sender_id: str) -> str:
+    """The stored step: the question and (a short tag of) the sender it was asked on."""
+    return f"{question}|{sender_tag(sender_id)[:14]}"
+
+
+def _parse(question: str, text: str) -> str | None:
+    return parse_sex(text) if question == "sex" else parse_race(text)
+
+
+def _question(question: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """A question's text (with numbers, for channels without buttons) and its buttons."""
+    values = SEX if question == "sex" else RACE_ETHNICITY
+    menu = [*values, "declined"]
+    numbered = ", ".join(f"{i} {LABELS[v]}" for i, v in enumerate(menu, 1))
+    choices = [(LABELS[v], f"{question} {v}") for v in menu] + [("Skip", f"{question} skip")]
+    buttons = tuple((title, privacy_payload(PrivacyCommand.SELF_ID, arg)) for title, arg in choices)
+    if question == "sex":
+        text = f"Question 1 of 2 (optional): what is your sex? ({numbered}, or 'skip'.)"
+    else:
+        text = (
+            "Question 2 of 2 (optional): what is your race/ethnicity, in the EEO-1 categories? "
+            f"({numbered}, or 'skip'.)"
+        )
+    return text, buttons
+
+
+def _self_id_summary(sex: str | None, race: str | None) -> str:
+    return (
+        f"sex: {LABELS[sex] if sex else 'not answered'}; race/ethnicity: "
+        f"{LABELS[race] if race else 'not answered'}"
+    )
+
+
+def _booking_asked_since(s: Any, candidate_id: str) -> bool:
+    """Whether the interview booking (scheduling/chat.py) waits for an answer it asked after
+    the self-identification question was asked."""
+    from scheduling.chat import WAITING  # at use time: scheduling imports privacy modules
+
+    row = s.get(SelfIdentification, candidate_id)
+    if row is None:
+        return False
+    since = row.updated_at if row.updated_at.tzinfo else row.updated_at.replace(tzinfo=UTC)
+    newest = s.scalar(
+        select(BookingInvitation.updated_at)
+        .where(
+            BookingInvitation.candidate_id == candidate_id,
+            BookingInvitation.status.in_(WAITING),
+        )
+        .order_by(BookingInvitation.updated_at.desc())
+        .limit(1)
+    )
+    if newest is None:
+        return False
+    newest = newest if newest.tzinfo else newest.replace(tzinfo=UTC)
+    return bool(newest >= since)
+
+
+def _has_real_application(s: Any, candidate_id: str) -> bool:
+    """Self-identification is asked after an application — never for practice runs only."""
+    return (
+        s.scalar(
+            select(Application.id)
+            .where(
+                Application.candidate_id == candidate_id,
+                Application.mode == str(Mode.APPLICATION),
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 # "Are you sure?" waits as AWAITING_INPUT with detail step "confirm": privacy_requests.status is

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
+from fairness import self_id
 from privacy.holds import active_hold
 from privacy.requests import Kind, RequestStatus, complete, open_request
 from privacy.tombstones import (
@@ -349,6 +350,10 @@ def remove_from_use(
         .execution_options(synchronize_session=False)
     )
     _delete_exports(s, files, candidate.id)
+    # The voluntary self-identification has no use once the person asked to be forgotten:
+    # it goes now (row and key), not at the purge — unless a legal hold keeps everything.
+    if hold is None:
+        self_id.delete(s, candidate.id)
     for row in s.scalars(
         select(PrivacyRequest).where(
             PrivacyRequest.candidate_id == candidate.id,

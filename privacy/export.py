@@ -80,8 +80,12 @@ EXCLUDED_COLUMNS = frozenset(
         ("privacy_requests", "code_hash"),
         ("export_archives", "token_hash"),
         ("channel_link_codes", "code_hash"),
+        ("self_id_keys", "wrapped_key"),
     }
 )
+# Sealed under the candidate's self-ID key, which the ORM does not open: exported in plain
+# words by fairness.self_id (the candidate's own answers, e.g. "Prefer not to say").
+SELF_IDENTIFICATIONS = "self_identifications"
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -195,6 +199,12 @@ def candidate_rows(s: Session, candidate_id: str) -> dict[str, list[dict[str, An
         else:  # a plain table (no model): nothing in it can be sealed
             stmt = select(*columns).where(conds[table.name]).order_by(*pk)
             rows = [{k: _jsonable(v) for k, v in r._mapping.items()} for r in s.execute(stmt)]
+        if table.name == SELF_IDENTIFICATIONS and rows:
+            from fairness import self_id  # only the export and the chat open these values
+
+            opened = self_id.for_export(s, candidate_id)
+            for row in rows:
+                row.update(opened)
         if table.name == "privacy_requests":
             for row in rows:
                 if isinstance(row.get("detail"), dict):
@@ -222,9 +232,10 @@ data.json
     are ISO 8601 in UTC. Encrypted fields are included decrypted. "jobs" lists the jobs you
     applied to or practised for, with the text of each question, so your answers (table
     "answers", columns "question_id", "raw_text", "normalized") can be read next to them.
-    "excluded_columns" names the only values left out: security secrets (a wrapped
-    encryption key and hashes of one-time codes and download links), which are not data
-    about you.
+    "excluded_columns" names the only values left out: security secrets (wrapped
+    encryption keys and hashes of one-time codes and download links), which are not data
+    about you. If you answered the optional self-identification questions, table
+    "self_identifications" shows your answers in plain words.
 transcripts/<application id>/<question id>.txt
     Each answer you gave, as plain text with its question (for spoken answers: the
     transcript).

@@ -6,6 +6,9 @@ transaction rotates the master key without touching any sealed value, so a rotat
 and cannot damage data: each data key is unwrapped (verified) first, and any failure aborts
 the transaction with nothing changed.
 
+Self-identification keys (`self_id_keys`, fairness/self_id.py) are wrapped by the master key
+too, under their own context: they are re-wrapped in the same transaction.
+
 Values under the *system* key (derived from the master key) move too: pending erasures'
 sender ids are re-sealed in the same transaction. Keyed hashes (export link tokens, one-time
 codes) are not reversible, so links and codes issued before a rotation stop working; the
@@ -37,7 +40,7 @@ from storage.encryption import (
     TokenError,
     is_token,
 )
-from storage.models import CandidateKey, Erasure, Interviewer
+from storage.models import CandidateKey, Erasure, Interviewer, SelfIdKey
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +57,8 @@ def read_key_file(path: Path) -> MasterKey:
 
 
 def rotate_master_key(db: Database, new_key: MasterKey) -> int:
-    """Re-wrap every data key under `new_key` in one transaction; returns how many.
+    """Re-wrap every data key and self-ID key under `new_key` in one transaction; returns
+    how many keys were re-wrapped.
 
     Every data key is unwrapped with the current master key first: a key wrapped by another
     master key (or damaged) raises MasterKeyMismatch and nothing is changed. On success this
@@ -67,23 +71,23 @@ def rotate_master_key(db: Database, new_key: MasterKey) -> int:
         if s.get_bind().dialect.name == "postgresql":
             # No data key may be created under the old master key while we re-wrap.
             s.execute(text("LOCK TABLE candidate_keys IN EXCLUSIVE MODE"))
+            s.execute(text("LOCK TABLE self_id_keys IN EXCLUSIVE MODE"))
         rows = list(s.scalars(select(CandidateKey).order_by(CandidateKey.candidate_id)))
-        raw_keys: list[bytes] = []
-        for row in rows:
-            if row.master_key_id != old.key_id:
-                raise MasterKeyMismatch(old.key_id, row.master_key_id)
-            try:
-                raw_keys.append(old.unwrap(row.wrapped_key, row.candidate_id))
-            except TokenError:
-                raise MasterKeyMismatch(
-                    old.key_id,
-                    row.master_key_id,
-                    " (the data key of one candidate could not be unwrapped)",
-                ) from None
+        self_rows = list(s.scalars(select(SelfIdKey).order_by(SelfIdKey.candidate_id)))
+        # Unwrap (verify) every key before changing any: a failure changes nothing.
+        raw_keys = [_unwrap(old, r.wrapped_key, r.master_key_id, r.candidate_id) for r in rows]
+        raw_self = [
+            _unwrap(old, r.wrapped_key, r.master_key_id, _self_id_context(r.candidate_id))
+            for r in self_rows
+        ]
         for row, raw in zip(rows, raw_keys, strict=True):
             row.wrapped_key = new_key.wrap(raw, row.candidate_id)
             row.master_key_id = new_key.key_id
             row.rotated_at = now
+        for key_row, raw in zip(self_rows, raw_self, strict=True):
+            key_row.wrapped_key = new_key.wrap(raw, _self_id_context(key_row.candidate_id))
+            key_row.master_key_id = new_key.key_id
+            key_row.rotated_at = now
         for erasure in s.scalars(select(Erasure).where(Erasure.sender_ids.is_not(None))):
             if is_token(erasure.sender_ids):
                 plain = old.system_unseal(erasure.sender_ids, ERASURE_SENDER_IDS)
@@ -96,9 +100,28 @@ def rotate_master_key(db: Database, new_key: MasterKey) -> int:
     if old.path is not None and new_key.path is None:
         new_key.path = old.path
     keyring.use(new_key)
-    log.warning("master key rotated: %d data keys re-wrapped (key id %s → %s)", len(rows),
-                old.key_id, new_key.key_id)  # fmt: skip
-    return len(rows)
+    log.warning("master key rotated: %d data keys and %d self-ID keys re-wrapped (key id %s → "
+                "%s)", len(rows), len(self_rows), old.key_id, new_key.key_id)  # fmt: skip
+    return len(rows) + len(self_rows)
+
+
+def _self_id_context(candidate_id: str) -> str:
+    from fairness.self_id import key_context  # at use time: fairness is a capability
+
+    return key_context(candidate_id)
+
+
+def _unwrap(old: MasterKey, wrapped: str, key_id: str, context: str) -> bytes:
+    """A wrapped key opened with the current master key; MasterKeyMismatch when it was
+    wrapped by another one (or damaged)."""
+    if key_id != old.key_id:
+        raise MasterKeyMismatch(old.key_id, key_id)
+    try:
+        return old.unwrap(wrapped, context)
+    except TokenError:
+        raise MasterKeyMismatch(
+            old.key_id, key_id, " (the data key of one candidate could not be unwrapped)"
+        ) from None
 
 
 def rotate_key_file(db: Database, new_key: MasterKey, key_file: Path | None = None) -> int:

@@ -42,6 +42,10 @@ SLASH_ALIASES: dict[str, str] = {
     "help": Command.HELP,
     "human": Command.HUMAN,
     "agent": Command.HUMAN,
+    # Asking for an accommodation or an alternative process (the AI notice names these):
+    # a person at the employer gets the request, as with "human".
+    "accommodation": Command.HUMAN,
+    "alternative": Command.HUMAN,
     "withdraw": Command.WITHDRAW,
     "stop": Command.WITHDRAW,
     "fit": Command.JOB_FIT,
@@ -104,6 +108,8 @@ _CUES: dict[Command, tuple[str, ...]] = {
         r"\bsomeone\b",
         r"\bsomebody\b",
         r"\boperator\b",
+        r"\baccommodations?\b",
+        r"\balternative (process|way|format)\b",
     ),
     Command.WITHDRAW: (
         r"\bwithdraw\b",
@@ -252,6 +258,7 @@ class PrivacyCommand(StrEnum):
     NOTICES = "privacy_notices"  # notice versions and my consent history
     SETTINGS = "privacy_settings"  # recordings access, visibility, retention, region
     CONTACT = "privacy_contact"  # add or verify a contact for one-time codes
+    SELF_ID = "privacy_self_id"  # voluntary self-identification (sex, race/ethnicity)
 
 
 PRIVACY_ENTITY = "privacy_arg"
@@ -289,6 +296,10 @@ PRIVACY_SLASH: dict[str, tuple[PrivacyCommand, str]] = {
     "settings": (PrivacyCommand.SETTINGS, ""),
     "contact": (PrivacyCommand.CONTACT, ""),
     "verify": (PrivacyCommand.CONTACT, "verify"),
+    "selfid": (PrivacyCommand.SELF_ID, ""),
+    "self_id": (PrivacyCommand.SELF_ID, ""),
+    "eeo": (PrivacyCommand.SELF_ID, ""),
+    "diversity": (PrivacyCommand.SELF_ID, ""),
 }
 # The intents themselves, as buttons send them: /privacy_export, /privacy_settings{...}.
 PRIVACY_SLASH.update({str(c): (c, "") for c in PrivacyCommand})
@@ -365,6 +376,12 @@ _PRIVACY_CUES: dict[PrivacyCommand, tuple[str, ...]] = {
     PrivacyCommand.CONTACT: (
         r"\b(add|verify|register|set|update|change)\b.*\b(e-?mail|phone|contact|mobile|number)\b",
         r"\bsend (the )?codes? to\b",
+    ),
+    PrivacyCommand.SELF_ID: (
+        r"\bequal (employment )?opportunit(y|ies)\b",
+        r"\b(diversity|eeo|demographic)\b.*\b(questions?|survey|form|answers?|data|info)\b",
+        r"\bself[\s-]?identif(y|ication)\b",
+        r"\bmy (gender|sex|race|ethnicity)\b.*\b(answers?|data|info|question)",
     ),
 }
 _PRIVACY_RE = {c: re.compile("|".join(cues), re.IGNORECASE) for c, cues in _PRIVACY_CUES.items()}
@@ -538,6 +555,8 @@ def parse_privacy(command: PrivacyCommand, argument: str | None) -> PrivacyArgs:
         return _parse_setting(arg)
     if command == PrivacyCommand.CONTACT:
         return _parse_contact(arg)
+    if command == PrivacyCommand.SELF_ID:
+        return _parse_self_id(arg)
     return PrivacyArgs(command)
 
 
@@ -590,3 +609,54 @@ def _parse_contact(arg: str) -> PrivacyArgs:
     if head == "phone" and PHONE_RE.match(value):
         return PrivacyArgs(command, action="phone", value=value)
     return PrivacyArgs(command, error=CONTACT_USAGE)
+
+
+# ---------------------------------------------------------------------------- self-identification
+# Offered once a real application is finished (screening/interview.py). The questions, the
+# storage and everything that reads the answers live in privacy/chat.py and fairness/self_id.py,
+# which nothing under screening/ imports: scoring never sees them.
+SELF_ID_OFFER = (
+    "One more thing, entirely optional: you may answer 2 questions about your sex and "
+    "race/ethnicity. They are stored apart from your application, never used to score you and "
+    "never shown to an employer with your name — only counted in anonymous totals that check "
+    "our screening treats every group fairly. Send /selfid any time to answer, change or "
+    "delete them."
+)
+SELF_ID_BUTTON = ("Answer 2 optional questions", "/privacy_self_id")
+SELF_ID_USAGE = (
+    "Send /selfid to answer (or see) the 2 optional self-identification questions, /selfid "
+    "change to answer them again, or /selfid delete to delete your answers."
+)
+_SELF_ID_QUESTIONS = {"sex": "sex", "gender": "sex", "race": "race", "ethnicity": "race"}
+_SELF_ID_ACTIONS = {
+    "delete": "delete",
+    "remove": "delete",
+    "erase": "delete",
+    "clear": "delete",
+    "change": "change",
+    "update": "change",
+    "edit": "change",
+    "answer": "change",
+    "start": "change",
+    "show": "show",
+    "view": "show",
+    "cancel": "cancel",
+    "stop": "cancel",
+}
+_SELF_ID_VALUE = re.compile(r"^[\w .'/-]{1,120}$")
+
+
+def _parse_self_id(arg: str) -> PrivacyArgs:
+    """`/selfid`, `/selfid delete|change|cancel`, or a button's answer `/selfid sex female`,
+    `/selfid race skip` (the value is checked against the categories by privacy/chat.py)."""
+    command = PrivacyCommand.SELF_ID
+    if not arg:
+        return PrivacyArgs(command)
+    head, _, rest = arg.lower().partition(" ")
+    rest = rest.strip()
+    if head in _SELF_ID_ACTIONS and not rest:
+        return PrivacyArgs(command, action=_SELF_ID_ACTIONS[head])
+    question = _SELF_ID_QUESTIONS.get(head)
+    if question is not None and rest and _SELF_ID_VALUE.match(rest):
+        return PrivacyArgs(command, action=question, value=rest)
+    return PrivacyArgs(command, error=SELF_ID_USAGE)

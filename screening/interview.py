@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from oversight.decision_log import record_knockout
 from privacy.consent import stop_processing
 from privacy.notice import (
     ai_disclosure,
@@ -30,7 +31,10 @@ from privacy.notices import current_version, day, major_version_in_force, recons
 from privacy.requests import pending_for
 from privacy.reviews import KNOCKOUT_REVIEW, ensure_review, may_reject_automatically
 from screening import practice
+from screening.assessed import assessed_items
 from screening.commands import (
+    SELF_ID_BUTTON,
+    SELF_ID_OFFER,
     Command,
     MessageNlu,
     SpokenAnswer,
@@ -333,6 +337,7 @@ class InterviewService:
         assessment: AssessmentService | None = None,
         privacy: PrivacyHandler | None = None,
         files: FileStore | None = None,
+        audit_summary_url: str | None = None,
     ) -> None:
         """`on_answer(application_id, question_id)` runs after each answer of a real
         application is committed (the assessment hooks in here to score it); its failures
@@ -346,6 +351,8 @@ class InterviewService:
         self._privacy = privacy
         self._assessment_service = assessment
         self._files = files  # recordings of spoken answers (replaced ones are deleted)
+        # Where the latest bias-audit summary is published (named in the AI notice).
+        self._audit_summary_url = audit_summary_url
 
     @property
     def files(self) -> FileStore | None:
@@ -789,17 +796,18 @@ class InterviewService:
                 return [Reply(practice.TIMING_QUESTION, practice.TIMING_BUTTONS)]
             return [self._question_reply(app)]
 
-    @staticmethod
-    def _intro(job: Job, version: str) -> list[Reply]:
-        """The notice shown is the version in force (`version`), which consent records."""
+    def _intro(self, job: Job, version: str) -> list[Reply]:
+        """The notice shown is the version in force (`version`), which consent records. The
+        AI notice says what this job's interview assesses and where the audit summary is."""
         org = job.organization.name
+        assesses = assessed_items(definition_of(job))
         return [
             Reply(
                 f"Hello! Thanks for your interest in the {job.title} role at {org} "
                 f"({job.location}). I'll ask you a few screening questions; it takes about "
                 "5–10 minutes."
             ),
-            Reply(ai_disclosure(org)),
+            Reply(ai_disclosure(org, assesses=assesses, audit_url=self._audit_summary_url)),
             Reply(notice_summary(org, version)),
         ]
 
@@ -1444,6 +1452,7 @@ class InterviewService:
         app.knocked_out_by = knocked_out_by
         self._close_sessions(s, app, status.value)
         log.info("application %s finished: %s", app.id, status.value)
+        record_knockout(s, app)  # the decision log, for a real knockout only (oversight/)
         if app.mode == Mode.PRACTICE:
             if status == Status.COMPLETED:
                 return Outcome()  # the summary follows once the last answer is scored
@@ -1452,15 +1461,23 @@ class InterviewService:
                 "to employers; /practice delete removes them. Send /practice to start again."
             )
         if status == Status.COMPLETED:
-            return Outcome().say(
-                f"Thank you — that was the last question, and your interview for {job.title} "
-                f"is complete. What happens next: {job.next_steps}"
+            return (
+                Outcome()
+                .say(
+                    f"Thank you — that was the last question, and your interview for "
+                    f"{job.title} is complete. What happens next: {job.next_steps}"
+                )
+                .say(SELF_ID_OFFER, [SELF_ID_BUTTON])
             )
         if status == Status.KNOCKED_OUT:
-            return Outcome().say(
-                f"Thank you for your answers. Unfortunately we can't take your application for "
-                f"{job.title} further at this time. We appreciate the time you took, and we "
-                "wish you the best in your search."
+            return (
+                Outcome()
+                .say(
+                    f"Thank you for your answers. Unfortunately we can't take your application "
+                    f"for {job.title} further at this time. We appreciate the time you took, and "
+                    "we wish you the best in your search."
+                )
+                .say(SELF_ID_OFFER, [SELF_ID_BUTTON])
             )
         return Outcome().say(
             f"Your application for {job.title} has been withdrawn. Thank you for your time. "

@@ -195,6 +195,7 @@ def test_export_holds_every_table_that_references_the_candidate(db: Database, tm
         "privacy_requests.code_hash",
         "export_archives.token_hash",
         "channel_link_codes.code_hash",
+        "self_id_keys.wrapped_key",
     }
 
 
