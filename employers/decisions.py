@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from employers import audit
 from employers.orgs import Employer
 from employers.roles import Permission, can
+from oversight.decision_log import record_employer
 from privacy.outbox import enqueue
 from privacy.reviews import (
     CORRECTION,
@@ -538,6 +539,7 @@ class DecisionService:
         )
         s.add(row)
         s.flush()
+        record_employer(s, employer, app, row)  # the decision log (oversight/decision_log.py)
         log.info("employer decision %s on application %s (decision %s)", kind, app.id, row.id)
         return row
 

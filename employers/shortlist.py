@@ -16,6 +16,11 @@ Why this shape:
   only those) writes an access-log entry in the same transaction as the read.
 - A candidate who opted out of AI scoring is shown without any AI score (a person scores
   them); a score a person set (the override) wins over the AI's.
+- Human oversight (oversight/overrides.py): an application a person reinstated after a
+  knockout is ranked as not knocked out (its AI score stays what the model gave; the row is
+  flagged), and a rank a person pinned puts the row at that position of the list (ties:
+  the earlier pin first). Each row shown writes a "rank" entry in the decision log (who
+  ranked it: the system; its position, the score and the rows it was computed from).
 
 Scores are 0..1 in the database; people see whole numbers 0–100.
 """
@@ -32,6 +37,7 @@ from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from nlu.matching import JobMatch, match
+from oversight.decision_log import RANK_OVERRIDE, record_rank
 from privacy.audit import log_employer_read
 from privacy.preferences import employer_may_see_profile
 from screening.interview import Mode, Status, definition_of
@@ -46,6 +52,7 @@ from storage.models import (
     ApplicationScore,
     Booking,
     Candidate,
+    DecisionLogEntry,
     HumanReview,
     Interviewer,
     Job,
@@ -254,6 +261,12 @@ class Row:
     # `matching:` section, the answers say nothing it can use, or the candidate opted out.
     job_match: int | None = None
     job_match_reasons: list[str] = field(default_factory=list)
+    # Human oversight: the position a person pinned (1 = top) and who; a knockout a person
+    # overrode (the application is ranked as not knocked out) and who.
+    pinned_rank: int | None = None
+    pinned_by: str | None = None
+    knockout_overridden: bool = False
+    knockout_override_by: str | None = None
 
 
 @dataclass
@@ -374,6 +387,11 @@ class _Ranked:
     score: int | None = None
     reviews: list[str] = field(default_factory=list)
     flagged: bool = False
+    score_id: int | None = None  # the ApplicationScore row the AI score comes from
+    pinned: int | None = None
+    pinned_by: str | None = None
+    knockout_overridden: bool = False
+    knockout_override_by: str | None = None
 
     def sort_key(self) -> tuple[Any, ...]:
         """Effective score high to low (unscored after scored), knocked out last, then who
@@ -473,8 +491,7 @@ class ShortlistService:
             title = max(jobs, key=lambda j: j.version).title
             job_ids = [j.id for j in jobs]
             everyone = self._ranked_candidates(s, job_ids)
-            matching = self._filter(s, everyone, query)
-            matching.sort(key=_Ranked.sort_key)
+            matching = place_pins(s, self._filter(s, everyone, query))
             cutoff = query.min_score
             if query.top is not None:
                 matching = matching[: query.top]
@@ -486,6 +503,7 @@ class ShortlistService:
             start = (page - 1) * query.page_size
             on_page = matching[start : start + query.page_size]
             rows = self._rows(s, organization_id, on_page, start, query, actor)
+            _log_ranks(s, rows, on_page, total, query)
             scores = sorted(
                 c.score for c in everyone if c.status == Status.COMPLETED and c.score is not None
             )
@@ -526,6 +544,11 @@ class ShortlistService:
                 ApplicationReview.override_by,
                 ApplicationScore.overall,
                 ApplicationScore.knocked_out,
+                ApplicationScore.id,
+                ApplicationReview.pinned_rank,
+                ApplicationReview.rank_pinned_by,
+                ApplicationReview.knockout_overridden_at,
+                ApplicationReview.knockout_override_by,
             )
             .join(Candidate, Candidate.id == Application.candidate_id)
             .outerjoin(ApplicationReview, ApplicationReview.application_id == Application.id)
@@ -545,12 +568,20 @@ class ShortlistService:
             override_by,
             overall,
             score_knocked_out,
+            score_id,
+            pinned,
+            pinned_by,
+            knockout_overridden_at,
+            knockout_override_by,
         ) in s.execute(stmt):
             if finished is not None and finished.tzinfo is None:
                 finished = finished.replace(tzinfo=UTC)  # SQLite: naive, stored as UTC
             override = pct(override_score)
             # Opted out of AI scoring: no AI score, not even one from before.
             ai_score = None if opted_out else pct(overall)
+            # A person reinstated it after the knockout: ranked as not knocked out.
+            reinstated = knockout_overridden_at is not None
+            knocked = (status == Status.KNOCKED_OUT or bool(score_knocked_out)) and not reinstated
             found.append(
                 _Ranked(
                     app_id,
@@ -563,8 +594,13 @@ class ShortlistService:
                     override,
                     override_by,
                     ai_score,
-                    status == Status.KNOCKED_OUT or bool(score_knocked_out),
+                    knocked,
                     override if override is not None else ai_score,
+                    score_id=score_id,
+                    pinned=pinned,
+                    pinned_by=pinned_by if pinned is not None else None,
+                    knockout_overridden=reinstated,
+                    knockout_override_by=knockout_override_by if reinstated else None,
                 )
             )
         if found:
@@ -671,6 +707,10 @@ class ShortlistService:
                     channel=latest[1] if latest else None,
                     job_match=pct(fit.score) if fit is not None else None,
                     job_match_reasons=fit.reasons() if fit is not None else [],
+                    pinned_rank=c.pinned,
+                    pinned_by=c.pinned_by,
+                    knockout_overridden=c.knockout_overridden,
+                    knockout_override_by=c.knockout_override_by,
                 )
             )
         # Logged after every row is read: an access-log row pending in the session would make
@@ -688,6 +728,63 @@ class ShortlistService:
 
 def _aware(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def place_pins(s: Session, chosen: list[_Ranked]) -> list[_Ranked]:
+    """The ranked order: rows without a pin by `_Ranked.sort_key`, each pinned row at its
+    pinned position (1 = top) of this list. Two pins on one position: the earlier pin (its
+    older `rank_override` log entry) first, the other right after it; a pin beyond the end
+    of the list puts the row last."""
+    free = sorted((c for c in chosen if c.pinned is None), key=_Ranked.sort_key)
+    pinned = [c for c in chosen if c.pinned is not None]
+    if not pinned:
+        return free
+    when = dict(
+        s.execute(
+            select(DecisionLogEntry.application_id, func.max(DecisionLogEntry.id))
+            .where(
+                DecisionLogEntry.decision == RANK_OVERRIDE,
+                DecisionLogEntry.application_id.in_([c.application_id for c in pinned]),
+            )
+            .group_by(DecisionLogEntry.application_id)
+        ).all()
+    )
+    pinned.sort(key=lambda c: (c.pinned, when.get(c.application_id) or 0, c.sort_key()))
+    placed: list[_Ranked] = []
+    p = f = 0
+    while p < len(pinned) or f < len(free):
+        if p < len(pinned) and (f >= len(free) or (pinned[p].pinned or 0) <= len(placed) + 1):
+            placed.append(pinned[p])
+            p += 1
+        else:
+            placed.append(free[f])
+            f += 1
+    return placed
+
+
+def _log_ranks(
+    s: Session, rows: list[Row], on_page: list[_Ranked], total: int, query: ShortlistQuery
+) -> None:
+    """One "rank" decision-log entry per row shown: the position the tool gave it in this
+    view (out of `total`), its effective score and the rows it was computed from."""
+    ranked = {c.application_id: c for c in on_page}
+    for row in rows:
+        c = ranked[row.application_id]
+        app = s.get(Application, row.application_id)
+        if app is None:  # pragma: no cover - loaded by _rows in this transaction
+            continue
+        record_rank(
+            s,
+            app,
+            rank=row.rank,
+            of=total,
+            score=row.score,
+            application_score_id=c.score_id,
+            override=c.override,
+            pinned_rank=c.pinned,
+            knockout_overridden=c.knockout_overridden,
+            query=query.to_json(),
+        )
 
 
 def _questions(

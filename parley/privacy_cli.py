@@ -257,7 +257,7 @@ def purge_cmd(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
             f"Purged {report.purged} erasures ({len(report.held)} held, {len(report.failed)} "
             f"failed). Retention: {r.get('recordings', 0)} recordings, "
             f"{r.get('applications', 0)} applications, {r.get('candidates', 0)} candidates, "
-            f"{r.get('exports', 0)} exports."
+            f"{r.get('exports', 0)} exports, {r.get('decisions', 0)} decision log entries."
         )
         for error in report.errors:
             typer.secho(f"  {error}", fg="red", err=True)

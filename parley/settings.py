@@ -91,6 +91,13 @@ class Settings:
     )
     # Where candidates reach the web gateway (export links); default: the local web chat.
     public_url: str = field(default_factory=lambda: _env("PARLEY_PUBLIC_URL", ""))
+    # Where candidates find the latest bias-audit summary (the candidate notice links it);
+    # unset: the web gateway's /audit-summary, written by `parley audit publish`.
+    audit_summary_url: str = field(default_factory=lambda: _env("PARLEY_AUDIT_SUMMARY_URL", ""))
+    # Days the decision log is kept (oversight/decision_log.py); at least 183 (six months).
+    decision_log_days: int = field(
+        default_factory=lambda: int(_env("PARLEY_DECISION_LOG_DAYS", "365"))
+    )
     # smtp://[user:password@]host:port for one-time codes by email; unset: written as .eml
     # files under var/mail/ (a development mailbox; nothing leaves the machine).
     smtp_url: str = field(default_factory=lambda: _env("PARLEY_SMTP_URL", ""))

@@ -77,6 +77,10 @@ def _flags(row: Any) -> str:
         flags.append("review open: " + ", ".join(row.open_reviews))
     if row.overridden:
         flags.append(f"score set by {row.override_by} (AI: {_score(row.ai_score).strip()})")
+    if getattr(row, "knockout_overridden", False):
+        flags.append(f"knockout overridden by {row.knockout_override_by}")
+    if getattr(row, "pinned_rank", None):
+        flags.append(f"pinned at {row.pinned_rank} by {row.pinned_by}")
     return "; ".join(flags)
 
 

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Column, delete, func, select
 from sqlalchemy.orm import Session
 
+from oversight import decision_log
 from privacy import log_scrub, tracker
 from privacy.holds import active_hold
 from privacy.retention import apply_retention
@@ -109,7 +110,8 @@ def run_purge(
     now = now or datetime.now(UTC)
     report = PurgeReport(started_at=now.isoformat())
     if retention and erasure_ids is None:
-        report.retention = apply_retention(db, files, now=now).to_dict()
+        days = getattr(settings, "decision_log_days", decision_log.DEFAULT_DAYS)
+        report.retention = apply_retention(db, files, now=now, decision_log_days=days).to_dict()
     with db.transaction() as s:
         stmt = select(Erasure.id).where(
             Erasure.status.in_([str(x) for x in OPEN]), Erasure.due_at <= now

@@ -14,6 +14,10 @@
   `RECEIPT_RETENTION_DAYS`. A retry or redelivery of a message comes within minutes (a
   channel redelivers for a day at most); older receipts only say when someone wrote. A legal
   hold keeps them, as it keeps everything.
+- The decision log (oversight/decision_log.py): `decision_log_days` (PARLEY_DECISION_LOG_DAYS,
+  365 by default, never under 183: the six months an audit of automated decisions needs).
+  Its rows outlive the applications they describe (the link is cleared when an application
+  is deleted); a legal hold keeps a held candidate's rows.
 
 A candidate under a legal hold keeps everything. Candidates already erased are left to the
 purge of their erasure. Rows are claimed with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so two
@@ -31,6 +35,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from oversight import decision_log
 from privacy.erasure import remove_from_use
 from privacy.export import purge_expired
 from privacy.holds import active_hold
@@ -65,6 +70,7 @@ class RetentionReport:
     candidates: int = 0
     exports: int = 0
     receipts: int = 0
+    decisions: int = 0  # decision log entries past their retention
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -85,12 +91,19 @@ def recording_months(value: int | None) -> int:
     return max(0, min(MAX_RECORDING_MONTHS, int(value)))
 
 
-def apply_retention(db: Database, files: FileStore, *, now: datetime) -> RetentionReport:
+def apply_retention(
+    db: Database,
+    files: FileStore,
+    *,
+    now: datetime,
+    decision_log_days: int = decision_log.DEFAULT_DAYS,
+) -> RetentionReport:
     report = RetentionReport()
     report.exports = purge_expired(db, files, now=now)  # privacy.export's own expiry
     report.recordings = expire_recordings(db, files, now=now)
     report.applications, report.candidates = expire_applications(db, files, now=now)
     report.receipts = expire_receipts(db, now=now)
+    report.decisions = decision_log.purge_expired(db, now, decision_log_days)
     return report
 
 

@@ -101,6 +101,8 @@ _DECISIONS = {
     "review_requested": "asked a second person to review your application",
     "review_resolved": "resolved a review of your application",
     "score_override": "set your score by hand",
+    "knockout_override": "reinstated your application after the automatic knockout",
+    "rank_override": "chose your application's place in their shortlist by hand",
     "invited": "invited you to book an interview",
 }
 

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import select
 
+from oversight.decision_log import record_score
 from privacy.consent import processing_allowed
 from screening.interview import Mode, Status, definition_of
 from screening.job_schema import is_scored
@@ -227,6 +228,7 @@ class AssessmentService:
                 scorer_version=latest.scorer_version if latest else "",
             )
             s.add(snapshot)
+            record_score(s, app, snapshot)  # the decision log (oversight/decision_log.py)
             return snapshot
 
     # ---------------------------------------------------------------- rescoring

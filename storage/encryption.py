@@ -69,6 +69,7 @@ from storage.models import (
     CandidateKey,
     Contact,
     Correction,
+    DecisionLogEntry,
     EmployerDecision,
     HumanReview,
     OutboundMessage,
@@ -108,6 +109,10 @@ SEALED: dict[type, tuple[tuple[str, bool], ...]] = {
     Correction: (("old_value", False), ("new_value", False)),
     OutboundMessage: (("text", False),),
     EmployerDecision: (("reason", False),),
+    # A person's note on a decision (oversight/decision_log.py). Its application link is
+    # SET NULL when the candidate's data is deleted: such a row names no candidate, so
+    # `_candidate_of` finds none and the value loads as None (the key is gone anyway).
+    DecisionLogEntry: (("reason", False),),
 }
 
 

@@ -155,6 +155,14 @@ def _flags(row: Any) -> list[str]:
         flags.append("🔎 review open (" + escape(", ".join(str(r) for r in reviews)[:100]) + ")")
     if _get(row, "ai_opt_out"):
         flags.append("🤖 AI scoring off (the candidate opted out): a person scores it")
+    if _get(row, "knockout_overridden"):
+        by = _get(row, "knockout_override_by")
+        flags.append("✋ knockout overridden" + (f" by {escape(str(by))}" if by else ""))
+    if _get(row, "pinned_rank"):
+        by = _get(row, "pinned_by")
+        flags.append(
+            f"📌 pinned at {_get(row, 'pinned_rank')}" + (f" by {escape(str(by))}" if by else "")
+        )
     return flags
 
 
