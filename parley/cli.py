@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from parley.audit_bias_cli import register as register_bias_audit
+from parley.audit_cli import audit_app
 from parley.backup_cli import backup_app
 from parley.orgs_cli import orgs_app
 from parley.privacy_cli import privacy_app
@@ -35,6 +37,8 @@ app.add_typer(backup_app, name="backup")
 app.add_typer(calendars_app, name="calendars")
 app.add_typer(bookings_app, name="bookings")
 app.add_typer(orgs_app, name="orgs")
+register_bias_audit(audit_app)
+app.add_typer(audit_app, name="audit")
 app.command("shortlist")(shortlist_cmd)
 
 

@@ -55,6 +55,7 @@ from bot.rasa_client import (
     valid_message_id,
 )
 from bot.session_locks import SessionLocks
+from fairness.publication import SUMMARY_FILE, SUMMARY_ROUTE, summary_dir
 from privacy import outbox
 from privacy.export import LinkExpired, LinkInvalid, open_link
 from storage.db import Database
@@ -108,7 +109,14 @@ SECURITY_HEADERS = {
 }
 
 
+AUDIT_SUMMARY_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+AUDIT_SUMMARY_MISSING_MESSAGE = (
+    "No bias-audit summary has been published here yet. The employer publishes it with "
+    "`parley audit publish`."
+)
+
 RASA_KEY = web.AppKey("rasa", RasaClient)
+PUBLIC_DIR_KEY = web.AppKey("public_dir", Path)
 LOCKS_KEY = web.AppKey("session_locks", SessionLocks)
 INDEX_KEY = web.AppKey("index_html", bytes)
 DB_KEY = web.AppKey("database", Database)
@@ -308,6 +316,29 @@ def _text_page(status: int, message: str) -> web.Response:
     )
 
 
+async def _audit_summary(request: web.Request) -> web.Response:
+    """The published bias-audit summary: a static page of group totals (no individual), read
+    from disk on every request so a new `parley audit publish` shows at once. Its own CSP:
+    the page carries its styles inline and no script at all."""
+    folder = request.app.get(PUBLIC_DIR_KEY)
+    path = folder / SUMMARY_FILE if folder is not None else None
+    try:
+        body = await asyncio.to_thread(path.read_bytes) if path is not None else None
+    except (FileNotFoundError, NotADirectoryError):
+        body = None
+    if body is None:
+        return _text_page(404, AUDIT_SUMMARY_MISSING_MESSAGE)
+    return web.Response(
+        body=body,
+        content_type="text/html",
+        charset="utf-8",
+        headers={
+            "Content-Security-Policy": AUDIT_SUMMARY_CSP,
+            "Cache-Control": "no-cache",
+        },
+    )
+
+
 async def _export(request: web.Request) -> web.Response:
     """The candidate's export archive behind a short-lived link (never pasted in a chat)."""
     db, files = request.app.get(DB_KEY), request.app.get(FILES_KEY)
@@ -381,9 +412,11 @@ def create_app(
     title: str = "Parley",
     db: Database | None = None,
     files: FileStore | None = None,
+    public_dir: Path | None = None,
 ) -> web.Application:
     """Build the web gateway. The caller owns `rasa` (and `db`) and closes them after the app
-    stops. `db` and `files` enable export downloads and outbox delivery."""
+    stops. `db` and `files` enable export downloads and outbox delivery; `public_dir` holds
+    the published bias-audit summary (`parley audit publish`), served at /audit-summary."""
     app = web.Application(
         middlewares=[_access_log_and_errors],
         client_max_size=MAX_BODY_BYTES,
@@ -396,6 +429,8 @@ def create_app(
         app[LINKER_KEY] = ChannelLinker(db)
     if files is not None:
         app[FILES_KEY] = files
+    if public_dir is not None:
+        app[PUBLIC_DIR_KEY] = public_dir
     app.on_response_prepare.append(_on_response_prepare)
     app.router.add_get("/", _index)
     app.router.add_get("/static/{name}", _static)
@@ -404,6 +439,7 @@ def create_app(
     app.router.add_get("/api/outbox", _outbox, allow_head=False)
     # No HEAD: a HEAD must not count as a download.
     app.router.add_get(EXPORT_PREFIX + "{token:.*}", _export, allow_head=False)
+    app.router.add_get(SUMMARY_ROUTE, _audit_summary)
     return app
 
 
@@ -454,7 +490,9 @@ async def _run(
     db, files = open_storage(settings)
     try:
         async with rasa_client_for(rasa_url, settings) as rasa:
-            app = create_app(rasa, title=title, db=db, files=files)
+            app = create_app(
+                rasa, title=title, db=db, files=files, public_dir=summary_dir(settings)
+            )
             runner = await serve(app, host, port)
             try:
                 await stop.wait()

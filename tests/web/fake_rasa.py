@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -153,8 +154,16 @@ class FakeRasa:
 class Gateway:
     """The real web gateway (bot.web.app) on a free port, in its own thread and loop."""
 
-    def __init__(self, rasa_url: str, *, rasa_timeout_s: float = 30.0, title: str = "Parley"):
+    def __init__(
+        self,
+        rasa_url: str,
+        *,
+        rasa_timeout_s: float = 30.0,
+        title: str = "Parley",
+        public_dir: Path | None = None,
+    ):
         self.rasa_url = rasa_url
+        self.public_dir = public_dir
         self.rasa_timeout_s = rasa_timeout_s
         self.title = title
         self.port = 0
@@ -169,7 +178,7 @@ class Gateway:
 
     async def _start(self) -> None:
         self._rasa = RasaClient(self.rasa_url, timeout_s=self.rasa_timeout_s, connect_retries=1)
-        self.app = create_app(self._rasa, title=self.title)
+        self.app = create_app(self._rasa, title=self.title, public_dir=self.public_dir)
         self.port = free_port()
         self._runner = await serve(self.app, "127.0.0.1", self.port)
 
