@@ -15,6 +15,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from fairness.publication import summary_url
 from parley.settings import load_settings
 from screening.assessment import AssessmentService
 from screening.commands import MessageNlu, SpokenAnswer
@@ -61,6 +62,7 @@ def _service() -> InterviewService:
         job_fit=lambda sender: JobFitService(db).replies(sender),
         # Privacy commands work at every step of the interview (built on first use).
         privacy=lambda sender, text, nlu: privacy_chat().in_interview(sender, text, nlu),
+        audit_summary_url=summary_url(settings),
     )
 
 

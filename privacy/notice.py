@@ -18,18 +18,29 @@ NOTICE_SUMMARY = (
 )
 
 AI_DISCLOSURE = (
-    "You are talking to an automated interviewer. Your answers are scored by an AI model, a "
-    "person at {organization} reviews the results, and you can ask for a human at any time "
-    "(type 'human')."
+    "You are talking to an automated interviewer, and AI is used. For this job it assesses "
+    "{assesses}. It never assesses your voice, face, emotions or personality. A person at "
+    "{organization} reviews the results, and you can ask for a human at any time (type "
+    "'human'). Need an accommodation or an alternative process without AI? Type "
+    "/accommodation to reach a person, or /optout to have a person assess your answers "
+    "instead. Our latest bias-audit summary: {audit_url}"
 )
+# Before any audit summary location is known (a deployment without a web gateway URL).
+NO_AUDIT_URL = "ask us with /accommodation"
 
 
 def notice_summary(organization: str, version: str = NOTICE_VERSION) -> str:
     return NOTICE_SUMMARY.format(version=version, organization=organization)
 
 
-def ai_disclosure(organization: str) -> str:
-    return AI_DISCLOSURE.format(organization=organization)
+def ai_disclosure(
+    organization: str, *, assesses: str = "your answers", audit_url: str | None = None
+) -> str:
+    """The AI notice: what the tool assesses for this job, that AI is used, how to ask for an
+    accommodation or an alternative process, and where the latest bias-audit summary is."""
+    return AI_DISCLOSURE.format(
+        organization=organization, assesses=assesses, audit_url=audit_url or NO_AUDIT_URL
+    )
 
 
 # Practice runs have their own notice: nothing is shared with the employer, so the general
