@@ -92,6 +92,9 @@ _COVERED = {
     "employer_notifications",
     "employer_audit",
     "message_receipts",
+    "self_identifications",
+    "self_id_keys",
+    "decision_log",
 }
 
 # employer_decisions.kind in the candidate's words (employers/decisions.py writes them).
@@ -477,9 +480,23 @@ def _bookings(s: Session, candidate_id: str) -> list[str]:
 def _others(rows: dict[str, list[Any]]) -> list[str]:
     extra = [(name, len(r)) for name, r in rows.items() if name not in _COVERED and r]
     receipts = len(rows.get("message_receipts", []))
-    if not extra and not receipts:
+    self_id = bool(rows.get("self_identifications"))
+    decisions = len(rows.get("decision_log", []))
+    if not extra and not receipts and not self_id and not decisions:
         return []
     lines = ["OTHER RECORDS (export your data to see them in full)"]
+    if self_id:
+        lines.append(
+            "• Your voluntary self-identification (sex, race/ethnicity): sealed under a key of "
+            "its own and only counted in anonymous bias-audit totals; /selfid shows, changes "
+            "or deletes it"
+        )
+    if decisions:
+        lines.append(
+            f"• {decisions} decision-log entries: each automated decision about your "
+            "applications (knockout, score, place in a shortlist) and each decision by a "
+            "person, with the model versions used (kept at least six months)"
+        )
     if receipts:
         lines.append(
             f"• Receipts for {receipts} of your interview messages (when each arrived, kept "
