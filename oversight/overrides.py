@@ -25,6 +25,8 @@ import logging
 import re
 from datetime import UTC, datetime
 
+from sqlalchemy.orm import Session
+
 from employers.decisions import (
     FINISHED,
     MAX_REASON_CHARS,
@@ -39,6 +41,7 @@ from employers.decisions import (
 )
 from employers.orgs import Employer
 from oversight.decision_log import KNOCKOUT_OVERRIDE, RANK_OVERRIDE, SCORE_OVERRIDE
+from storage.models import Application
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +79,18 @@ class OverrideService(DecisionService):
     """Knockout, score and rank overrides by a recruiter or admin (see the module
     docstring). Each call is one transaction; each returns an `Outcome`."""
 
+    def _reason(
+        self, s: Session, employer: Employer, app: Application, action: str, reason: str
+    ) -> tuple[str | None, Outcome | None]:
+        """The cleaned reason, or the refusal (recorded) when it is missing or unusable:
+        every override needs one."""
+        note = clean_text(reason)
+        if note is None:
+            return None, self._invalid(
+                s, employer, app, action, "missing or bad reason", REASON_NEEDED
+            )
+        return note, None
+
     def override_knockout(self, employer: Employer, application_id: str, reason: str) -> Outcome:
         """Reinstate an application the knockout rules stopped: the shortlist ranks it as not
         knocked out from now on (its AI score stays what the model gave; a person may set
@@ -85,16 +100,9 @@ class OverrideService(DecisionService):
             if refused is not None:
                 return refused
             assert app is not None
-            note = clean_text(reason)
-            if note is None:
-                return self._invalid(
-                    s,
-                    employer,
-                    app,
-                    ACTION_OVERRIDE_KNOCKOUT,
-                    "missing or bad reason",
-                    REASON_NEEDED,
-                )
+            note, refused = self._reason(s, employer, app, ACTION_OVERRIDE_KNOCKOUT, reason)
+            if refused is not None:
+                return refused
             if app.status != KNOCKED_OUT:
                 status = app.status.replace("_", " ")
                 return self._invalid(
@@ -138,11 +146,9 @@ class OverrideService(DecisionService):
             if refused is not None:
                 return refused
             assert app is not None
-            note = clean_text(reason)
-            if note is None:
-                return self._invalid(
-                    s, employer, app, ACTION_OVERRIDE_SCORE, "missing or bad reason", REASON_NEEDED
-                )
+            note, refused = self._reason(s, employer, app, ACTION_OVERRIDE_SCORE, reason)
+            if refused is not None:
+                return refused
             value, problem = parse_override(score)
             if value is None:
                 return self._invalid(
@@ -206,11 +212,9 @@ class OverrideService(DecisionService):
             if refused is not None:
                 return refused
             assert app is not None
-            note = clean_text(reason)
-            if note is None:
-                return self._invalid(
-                    s, employer, app, ACTION_OVERRIDE_RANK, "missing or bad reason", REASON_NEEDED
-                )
+            note, refused = self._reason(s, employer, app, ACTION_OVERRIDE_RANK, reason)
+            if refused is not None:
+                return refused
             value: int | None = None
             if not clear:
                 value, problem = parse_rank(rank)
