@@ -8,9 +8,9 @@ a new body from the few fields Parley uses, each checked for type and format, an
 and drops everything else (other event types, channels, unknown interactions). The same form
 is used in HTTP and Socket Mode, so both modes behave identically.
 
-The employer side adds three shapes: the slash commands `/shortlist` and `/parley-admin`
-(form fields, no `type`), submissions of its modals (`callback_id` `employer_*`, text inputs
-only) and presses on its buttons (`action_id` `employer_*`).
+The employer side adds three shapes: the slash commands `/shortlist`, `/parley-admin` and
+`/parley-override` (form fields, no `type`), submissions of its modals (`callback_id`
+`employer_*`, text inputs only) and presses on its buttons (`action_id` `employer_*`).
 
 Signatures (HTTP mode): Slack signs `v0:<timestamp>:<body>` with HMAC-SHA256 and the app's
 signing secret. A request is accepted only with a valid signature and a timestamp within five
@@ -37,7 +37,7 @@ ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 # employer side's buttons (shortlist rows, pages).
 ACTION_ID_RE = re.compile(r"^(?:parley_button_\d{1,4}|parley_home_start|employer_[a-z_]{1,30})$")
 # The employer side's slash commands and modals (bot/slack/employer/).
-COMMANDS = frozenset({"/shortlist", "/parley-admin"})
+COMMANDS = frozenset({"/shortlist", "/parley-admin", "/parley-override"})
 CALLBACK_ID_RE = re.compile(r"^employer_[a-z_]{1,30}$")
 VIEW_ID_RE = re.compile(r"^V[A-Z0-9]{1,30}$")
 VIEW_HASH_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
@@ -274,9 +274,9 @@ def _block_actions(body: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _command(body: dict[str, Any]) -> dict[str, Any] | None:
-    """A slash command (`/shortlist`, `/parley-admin`): Slack posts it form-encoded, one field
-    per value, with no `type`. Over-long arguments become empty ones (the command then shows
-    its usage) rather than being dropped without a word."""
+    """A slash command (`/shortlist`, `/parley-admin`, `/parley-override`): Slack posts it
+    form-encoded, one field per value, with no `type`. Over-long arguments become empty ones
+    (the command then shows its usage) rather than being dropped without a word."""
     command = body.get("command")
     if not isinstance(command, str) or command not in COMMANDS:
         return None

@@ -1,5 +1,5 @@
-"""The employer side of the Slack app: `/shortlist`, `/parley-admin`, the shortlist's buttons
-and the review modals.
+"""The employer side of the Slack app: `/shortlist`, `/parley-admin`, `/parley-override`, the
+shortlist's buttons and the review modals.
 
 Why it is shaped like this:
 
@@ -8,8 +8,10 @@ Why it is shaped like this:
   either the usage text or "Working on the shortlist…"; the rest — who is asking, the
   ranking, the chart — runs after the acknowledgement. Buttons are acknowledged first too.
   A modal needs the `trigger_id` within 3 seconds, so "view answers" opens a loading modal
-  at once and fills it when the data is read. `/parley-admin` answers in the
-  acknowledgement when the database answers within `ADMIN_ACK_WAIT_S`, else by DM.
+  at once and fills it when the data is read. `/parley-admin` and `/parley-override` answer
+  in the acknowledgement (only the requester sees it) when the database answers within
+  `ADMIN_ACK_WAIT_S`, else by DM; `/parley-override` first parses its arguments without the
+  database (employers/override_command.py) and answers a usage problem at once.
 * Candidates' data goes only into the requester's direct message with the app (opened with
   `conversations.open`), never into a channel where others could read it; the score chart
   is uploaded there with `files_upload_v2`.
@@ -34,7 +36,7 @@ import threading
 import zlib
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -43,6 +45,16 @@ from bot.slack.employer import render
 from bot.slack.render import escape
 from employers import audit
 from employers.orgs import Employer, OrgDirectory, admin_command, not_a_member_message
+from employers.override_command import (
+    KNOCKOUT,
+    RANK,
+    SCORE,
+    OverrideRequest,
+    OverrideUsage,
+    UnknownRef,
+    resolve_ref,
+)
+from employers.override_command import parse as parse_override
 from employers.roles import Permission
 from employers.shortlist import (
     NotVisible,
@@ -91,6 +103,17 @@ class EmployerStats:
     api_errors: dict[str, int] = field(default_factory=dict)
 
 
+class Reply(NamedTuple):
+    """What a command answers in its acknowledgement (or DM): the text, whether it went
+    well (the DM's colour), whether it was a denial (counted), and whether the text is
+    mrkdwn built from ids Slack sent (`raw`) rather than plain text to escape."""
+
+    text: str
+    ok: bool = True
+    denied: bool = False
+    raw: bool = False
+
+
 def _ack_working(job: str) -> str:
     return f"Working on the shortlist for `{escape(job)}`… I'll send it to you in a direct message."
 
@@ -104,11 +127,13 @@ class EmployerSlack:
         client: AsyncWebClient,
         *,
         decisions: Any | None = None,
+        overrides: Any | None = None,
     ) -> None:
         self.db = db
         self.client = client
         self.directory = OrgDirectory(db)
         self._decisions = decisions
+        self._overrides = overrides
         self._shortlists: ShortlistService | None = None
         self.stats = EmployerStats()
         self._dm_channels: dict[tuple[str, str], str] = {}
@@ -132,6 +157,15 @@ class EmployerSlack:
             self._decisions = DecisionService(self.db)
         return self._decisions
 
+    @property
+    def overrides(self) -> Any:
+        """`oversight.overrides.OverrideService`: built on first use, like `decisions`."""
+        if self._overrides is None:
+            from oversight.overrides import OverrideService
+
+            self._overrides = OverrideService(self.db)
+        return self._overrides
+
     # ---- slash commands
 
     async def on_shortlist(self, body: dict[str, Any], ack: Ack) -> None:
@@ -153,30 +187,98 @@ class EmployerSlack:
         the database answers in time, else in the admin's DM."""
         self.stats.commands += 1
         team, user, text = body["team_id"], body["user_id"], body.get("text", "")
-        work = asyncio.ensure_future(asyncio.to_thread(self._admin, team, user, text))
+        await self._answer("admin", team, user, ack, lambda: self._admin(team, user, text))
+
+    def _admin(self, team: str, user: str, text: str) -> Reply:
+        employer = self.directory.resolve(team, user)
+        return Reply(admin_command(self.db, employer, team, user, text), raw=True)
+
+    async def on_override(self, body: dict[str, Any], ack: Ack) -> None:
+        """`/parley-override <ref> knockout|score N|rank N|unpin <reason>`: the arguments are
+        checked without the database (a usage problem is answered at once); the override
+        answers in the acknowledgement when the database is quick, else by DM."""
+        self.stats.commands += 1
+        team, user = body["team_id"], body["user_id"]
         try:
-            reply = await asyncio.wait_for(asyncio.shield(work), ADMIN_ACK_WAIT_S)
+            request = parse_override(body.get("text", ""))
+        except OverrideUsage as exc:
+            await ack(text=escape(str(exc)))
+            if not exc.asked:  # `help` is a question, not a mistake
+                self._spawn(self._audit_quietly(team, user, "override", audit.INVALID, "usage"))
+            return
+        await self._answer("override", team, user, ack, lambda: self._override(team, user, request))
+
+    def _override(self, team: str, user: str, request: OverrideRequest) -> Reply:
+        """Who asks, which application the reference names (only among their organization's),
+        then the override service, which checks the role and the organization again, locks,
+        records the decision and audits. Runs in a thread."""
+        from oversight import overrides
+
+        action = {
+            KNOCKOUT: overrides.ACTION_OVERRIDE_KNOCKOUT,
+            SCORE: overrides.ACTION_OVERRIDE_SCORE,
+        }.get(request.action, overrides.ACTION_OVERRIDE_RANK)
+        employer = self.directory.resolve(team, user)
+        if employer is None:
+            org = self._refuse(team, user, action, None, f"ref {request.ref}")
+            return Reply(not_a_member_message(org[2] if org else None), ok=False, denied=True)
+        try:
+            with self.db.transaction() as s:
+                application_id = resolve_ref(s, employer.organization_id, request.ref)
+        except UnknownRef as exc:
+            detail = "ambiguous" if exc.ambiguous else "unknown"
+            self._audit(
+                employer.actor, employer.organization_id, action, audit.INVALID,
+                detail=f"{detail} ref {request.ref}",
+            )  # fmt: skip
+            return Reply(str(exc), ok=False)
+        service = self.overrides
+        if request.action == KNOCKOUT:
+            outcome = service.override_knockout(employer, application_id, request.reason)
+        elif request.action == SCORE:
+            outcome = service.override_score(
+                employer, application_id, request.value, request.reason
+            )
+        elif request.action == RANK:
+            outcome = service.override_rank(employer, application_id, request.value, request.reason)
+        else:
+            outcome = service.override_rank(
+                employer, application_id, None, request.reason, clear=True
+            )
+        return Reply(str(outcome.message), ok=bool(outcome.ok), denied=bool(outcome.denied))
+
+    async def _answer(
+        self, what: str, team: str, user: str, ack: Ack, work: Callable[[], Reply]
+    ) -> None:
+        """Run `work` in a thread; its reply goes into the acknowledgement (seen only by the
+        requester) when it is ready within `ADMIN_ACK_WAIT_S`, else into their DM. Plain
+        text is escaped here, once, whatever it echoes."""
+        future = asyncio.ensure_future(asyncio.to_thread(work))
+        try:
+            reply = await asyncio.wait_for(asyncio.shield(future), ADMIN_ACK_WAIT_S)
         except TimeoutError:
             await ack(text="Working on it… I'll answer in a direct message.")
-            self._spawn(self._admin_later(team, user, work))
+            self._spawn(self._answer_later(what, team, user, future))
             return
         except Exception as exc:
-            self._failed("admin", exc)
-            reply = ERROR_MESSAGE
-        await ack(text=reply)
+            self._failed(what, exc)
+            reply = Reply(ERROR_MESSAGE, ok=False)
+        if reply.denied:
+            self.stats.denied += 1
+        await ack(text=reply.text if reply.raw else escape(reply.text))
 
-    async def _admin_later(self, team: str, user: str, work: asyncio.Future[str]) -> None:
+    async def _answer_later(
+        self, what: str, team: str, user: str, work: asyncio.Future[Reply]
+    ) -> None:
         try:
             reply = await work
         except Exception as exc:
-            self._failed("admin", exc)
+            self._failed(what, exc)
             await self._tell(team, user, ERROR_MESSAGE, ok=False)
             return
-        await self._tell(team, user, reply, ok=True, raw=True)
-
-    def _admin(self, team: str, user: str, text: str) -> str:
-        employer = self.directory.resolve(team, user)
-        return admin_command(self.db, employer, team, user, text)
+        if reply.denied:
+            self.stats.denied += 1
+        await self._tell(team, user, reply.text, ok=reply.ok, raw=reply.raw)
 
     # ---- the shortlist
 

@@ -1,6 +1,7 @@
-"""The employer side's listeners: `/shortlist`, `/parley-admin`, the shortlist's buttons
-(`employer_*`) and the review modals (`employer_*` callback ids). Each acknowledges first
-(or from what it can check without the database) and hands the work to `EmployerSlack`."""
+"""The employer side's listeners: `/shortlist`, `/parley-admin`, `/parley-override`, the
+shortlist's buttons (`employer_*`) and the review modals (`employer_*` callback ids). Each
+acknowledges first (or from what it can check without the database) and hands the work to
+`EmployerSlack`."""
 
 from __future__ import annotations
 
@@ -23,6 +24,10 @@ def register(app: AsyncApp, employer: EmployerSlack) -> None:
     @app.command("/parley-admin")
     async def on_admin(ack: AsyncAck, body: dict[str, Any]) -> None:
         await employer.on_admin(body, ack)
+
+    @app.command("/parley-override")
+    async def on_override(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await employer.on_override(body, ack)  # usage problems are answered before any I/O
 
     @app.action(EMPLOYER_ID_RE)
     async def on_action(ack: AsyncAck, body: dict[str, Any]) -> None:
