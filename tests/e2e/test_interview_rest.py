@@ -122,12 +122,44 @@ def test_knockout(stack: Stack, sender: str) -> None:
     begin(stack, sender)
     stack.texts(sender, VALID[0][1])
     replies = stack.texts(sender, "no")
-    assert "can't take your application" in replies[-1]
+    assert "can't take your application" in replies[-2]
+    # Then the voluntary self-identification is offered, as after a completed interview.
+    assert "entirely optional" in replies[-1]
     assert "right to work" not in " ".join(replies).lower()
     app = application_of(stack, sender)
     assert app is not None and app.status == "knocked_out"
     assert answers_of(stack, sender)["right_to_work"].knockout is True
     assert "has ended" in stack.texts(sender, "hi")[0]
+
+
+def test_voluntary_self_identification_through_rasa(stack: Stack, sender: str) -> None:
+    """The offer's button reaches action_privacy through the new intent, a typed answer
+    reaches the waiting question through action_route, and a button payload answers the
+    second; the values land sealed under the self-ID key, readable only through
+    fairness.self_id."""
+    from fairness import self_id
+
+    begin(stack, sender)
+    stack.texts(sender, VALID[0][1])
+    ended = stack.say(sender, "no")
+    offer = ended[-1]
+    assert [b["payload"] for b in offer["buttons"]] == ["/privacy_self_id"]
+    first = stack.say(sender, offer["buttons"][0]["payload"])
+    assert "voluntary" in " ".join(m.get("text") or "" for m in first).lower()
+    second = stack.say(sender, "Female")
+    race_buttons = {b["title"]: b["payload"] for m in second for b in m.get("buttons") or []}
+    assert "Asian" in race_buttons, second
+    saved = stack.texts(sender, race_buttons["Asian"])
+    assert any("Saved" in t for t in saved), saved
+    app = application_of(stack, sender)
+    assert app is not None
+    with stack.db.transaction() as s:
+        assert self_id.read(s, app.candidate_id) == ("female", "asian")
+    shown = " ".join(stack.texts(sender, prepare("/selfid").text or ""))
+    assert "Female" in shown and "Asian" in shown
+    assert "Deleted" in " ".join(stack.texts(sender, prepare("/selfid delete").text or ""))
+    with stack.db.transaction() as s:
+        assert self_id.read(s, app.candidate_id) == (None, None)
 
 
 def test_go_back_and_change_an_answer(stack: Stack, sender: str) -> None:
