@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +12,11 @@ from alembic.config import Config
 from storage.db import normalise_url
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# Alembic runs a migration through module-global proxies (`alembic.context`, `alembic.op`)
+# that it installs and removes around each command, so two migrations overlapping in one
+# process — the action server's warm-up thread and a first request, or two databases in a
+# test run — tear down each other's proxies (KeyError: 'config'). One at a time per process.
+_ALEMBIC = threading.Lock()
 
 
 def alembic_config(url: str) -> Config:
@@ -42,17 +48,18 @@ def _run(url: str, step: Callable[[Config], None]) -> None:
 
     from storage.db import make_engine
 
-    engine = make_engine(url, foreign_keys=False)
-    try:
-        with engine.begin() as connection:
-            config = alembic_config(url)
-            config.attributes["connection"] = connection
-            before = MigrationContext.configure(connection).get_current_revision()
-            step(config)
-            after = MigrationContext.configure(connection).get_current_revision()
-            if connection.dialect.name == "sqlite" and before != after:
-                problems = connection.execute(text("PRAGMA foreign_key_check")).fetchall()
-                if problems:
-                    raise RuntimeError(f"migration left dangling foreign keys: {problems[:5]}")
-    finally:
-        engine.dispose()
+    with _ALEMBIC:
+        engine = make_engine(url, foreign_keys=False)
+        try:
+            with engine.begin() as connection:
+                config = alembic_config(url)
+                config.attributes["connection"] = connection
+                before = MigrationContext.configure(connection).get_current_revision()
+                step(config)
+                after = MigrationContext.configure(connection).get_current_revision()
+                if connection.dialect.name == "sqlite" and before != after:
+                    problems = connection.execute(text("PRAGMA foreign_key_check")).fetchall()
+                    if problems:
+                        raise RuntimeError(f"migration left dangling foreign keys: {problems[:5]}")
+        finally:
+            engine.dispose()

@@ -109,3 +109,37 @@ def test_upgrade_is_idempotent(url: str) -> None:
         assert version == "0009"
     finally:
         engine.dispose()
+
+
+def test_migrations_in_several_threads_of_one_process_do_not_collide(tmp_path: Path) -> None:
+    """Alembic's module-global proxies are installed and removed around each command: two
+    migrations overlapping in one process (the action server's warm-up thread and a first
+    request, or a test and that thread) used to tear each other's down (KeyError 'config').
+    storage.migrate runs them one at a time; every database ends at the head revision."""
+    import threading
+
+    urls = [f"sqlite:///{tmp_path / f'thread-{i}.db'}" for i in range(6)]
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(urls))
+
+    def migrate(url: str) -> None:
+        try:
+            start.wait()
+            upgrade(url)
+        except BaseException as exc:  # collected: asserted below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=migrate, args=(u,)) for u in urls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    for url in urls:
+        engine = make_engine(url)
+        try:
+            with engine.begin() as conn:
+                version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        finally:
+            engine.dispose()
+        assert version == "0009"
