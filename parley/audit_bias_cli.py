@@ -149,15 +149,18 @@ def _write(path: Path, text: str) -> None:
         fail(f"Could not write {path}: {exc.strerror or exc}.", 2)
 
 
+# The scope options `bias` and `publish` share.
+JobArg = Annotated[str | None, typer.Argument(help="job id, e.g. backend-engineer")]
+AllJobs = Annotated[bool, typer.Option("--all", help="every job together")]
+Since = Annotated[str | None, typer.Option("--since", help="finished on or after (YYYY-MM-DD)")]
+Until = Annotated[str | None, typer.Option("--until", help="finished on or before (YYYY-MM-DD)")]
+
+
 def bias_cmd(
-    job: Annotated[str | None, typer.Argument(help="job id, e.g. backend-engineer")] = None,
-    all_jobs: Annotated[bool, typer.Option("--all", help="every job together")] = False,
-    since: Annotated[
-        str | None, typer.Option("--since", help="finished on or after (YYYY-MM-DD)")
-    ] = None,
-    until: Annotated[
-        str | None, typer.Option("--until", help="finished on or before (YYYY-MM-DD)")
-    ] = None,
+    job: JobArg = None,
+    all_jobs: AllJobs = False,
+    since: Since = None,
+    until: Until = None,
     html: Annotated[
         Path | None, typer.Option("--html", help="write the HTML report with charts here")
     ] = None,
@@ -197,14 +200,10 @@ def bias_cmd(
 
 
 def publish_cmd(
-    job: Annotated[str | None, typer.Argument(help="job id, e.g. backend-engineer")] = None,
-    all_jobs: Annotated[bool, typer.Option("--all", help="every job together")] = False,
-    since: Annotated[
-        str | None, typer.Option("--since", help="finished on or after (YYYY-MM-DD)")
-    ] = None,
-    until: Annotated[
-        str | None, typer.Option("--until", help="finished on or before (YYYY-MM-DD)")
-    ] = None,
+    job: JobArg = None,
+    all_jobs: AllJobs = False,
+    since: Since = None,
+    until: Until = None,
     out: Annotated[
         Path | None,
         typer.Option(
